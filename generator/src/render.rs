@@ -1,0 +1,165 @@
+//! Renders the embedded template in memory exactly as cargo-generate 0.23
+//! would: same variables, same Liquid engine, same file renaming rules.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use liquid::model::{Object, Value};
+
+use crate::Error;
+use crate::answers::Answer;
+use crate::template::{self, CONFIG_FILE};
+
+/// cargo-generate strips this suffix, letting `X.liquid` replace a sibling `X`.
+const LIQUID_SUFFIX: &str = ".liquid";
+
+/// Root files cargo-generate deletes before rendering.
+const DROPPED_ROOT_FILES: &[&str] = &[CONFIG_FILE, ".cargo-ok"];
+
+/// One output file, ready to be written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedFile {
+    /// Relative path with `/` separators.
+    pub path: String,
+    pub contents: Vec<u8>,
+    pub executable: bool,
+}
+
+/// The whole service as it will appear on disk, minus `.env` and state.
+#[derive(Debug, Clone, Default)]
+pub struct Rendered {
+    /// Sorted by path.
+    pub files: Vec<RenderedFile>,
+    /// Every directory to create, including empty ones, sorted.
+    pub dirs: Vec<String>,
+}
+
+/// The Liquid globals cargo-generate defines that a template may rely on.
+pub fn globals(name: &str, answers: &BTreeMap<String, Answer>) -> Object {
+    let mut globals = Object::new();
+    globals.insert("project-name".into(), Value::scalar(name.to_owned()));
+    globals.insert("crate_name".into(), Value::scalar(name.replace('-', "_")));
+    globals.insert("crate_type".into(), Value::scalar("bin"));
+    for (key, answer) in answers {
+        let value = match answer {
+            Answer::Text(text) => Value::scalar(text.clone()),
+            Answer::Bool(flag) => Value::scalar(*flag),
+        };
+        globals.insert(key.clone().into(), value);
+    }
+    globals
+}
+
+/// Renders every template file for a service called `name`.
+pub fn render(name: &str, answers: &BTreeMap<String, Answer>) -> Result<Rendered, Error> {
+    let parser = liquid::ParserBuilder::with_stdlib()
+        .build()
+        .map_err(|e| Error::Template(e.to_string()))?;
+    let globals = globals(name, answers);
+
+    let sources = template::files();
+    if sources.iter().any(|f| f.path == ".genignore") {
+        return Err(Error::Template(
+            ".genignore is not supported by rampart".into(),
+        ));
+    }
+    let stored: BTreeSet<&str> = sources.iter().map(|f| f.path).collect();
+
+    let mut files = Vec::new();
+    for source in sources {
+        if is_git_metadata(source.path) {
+            continue;
+        }
+        let path = match source.path.strip_suffix(LIQUID_SUFFIX) {
+            Some(stripped) => stripped,
+            // The `.liquid` sibling wins, as in cargo-generate.
+            None if stored.contains(format!("{}{LIQUID_SUFFIX}", source.path).as_str()) => continue,
+            None => source.path,
+        };
+        if DROPPED_ROOT_FILES.contains(&path) {
+            continue;
+        }
+        check_file_name(path)?;
+        let broken = |why: String| Error::Template(format!("{}: {why}", source.path));
+        let text = std::str::from_utf8(source.contents)
+            .map_err(|_| broken("not UTF-8, so it cannot be rendered".into()))?;
+        let rendered = parser
+            .parse(text)
+            .and_then(|t| t.render(&globals))
+            .map_err(|e| broken(format!("invalid Liquid: {e}")))?;
+        files.push(RenderedFile {
+            path: path.to_owned(),
+            contents: rendered.into_bytes(),
+            executable: source.executable,
+        });
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+
+    let dirs = template::dirs()
+        .into_iter()
+        .filter(|d| !is_git_metadata(d))
+        .map(str::to_owned)
+        .collect();
+    Ok(Rendered { files, dirs })
+}
+
+fn is_git_metadata(path: &str) -> bool {
+    path.split('/').any(|part| part == ".git")
+}
+
+/// cargo-generate renders and sanitizes file names; rampart copies them as
+/// they are, so refuse names that cargo-generate would change.
+fn check_file_name(path: &str) -> Result<(), Error> {
+    let changed_by_cargo_generate = |part: &str| {
+        part.contains("{{")
+            || part.contains("{%")
+            || part
+                .chars()
+                .any(|c| c.is_control() || "?<>\\:*|\"".contains(c))
+    };
+    match path.split('/').find(|part| changed_by_cargo_generate(part)) {
+        Some(part) => Err(Error::Template(format!(
+            "{path}: file name `{part}` would be rewritten by cargo-generate; rename it"
+        ))),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answers(database: &str) -> BTreeMap<String, Answer> {
+        BTreeMap::from([("database".to_owned(), Answer::Text(database.to_owned()))])
+    }
+
+    #[test]
+    fn globals_match_cargo_generate() {
+        let globals = globals("orders-api", &answers("postgres"));
+        let parser = liquid::ParserBuilder::with_stdlib().build().unwrap();
+        let out = parser
+            .parse("{{project-name}} {{crate_name}} {{crate_type}} {% if database == \"postgres\" %}pg{% endif %}")
+            .unwrap()
+            .render(&globals)
+            .unwrap();
+        assert_eq!(out, "orders-api orders_api bin pg");
+    }
+
+    #[test]
+    fn config_file_is_not_rendered() {
+        let rendered = render("demo-svc", &answers("sqlite")).unwrap();
+        assert!(rendered.files.iter().all(|f| f.path != CONFIG_FILE));
+        assert!(
+            rendered
+                .files
+                .iter()
+                .all(|f| !f.path.ends_with(LIQUID_SUFFIX))
+        );
+    }
+
+    #[test]
+    fn rejects_names_cargo_generate_would_rewrite() {
+        assert!(check_file_name("src/{{crate_name}}.rs").is_err());
+        assert!(check_file_name("what?.md").is_err());
+        assert!(check_file_name("src/main.rs").is_ok());
+    }
+}

@@ -1,0 +1,242 @@
+//! The template embedded in the binary and the placeholders its
+//! `cargo-generate.toml` declares (the single source of truth for answers).
+
+use include_dir::{Dir, DirEntry, include_dir};
+
+use crate::Error;
+
+static TEMPLATE: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../template");
+
+/// Written by build.rs: include_dir keeps contents but not file modes.
+const EXECUTABLES: &[&str] = include!(concat!(env!("OUT_DIR"), "/executables.rs"));
+
+/// cargo-generate's configuration file, read here and never rendered.
+pub const CONFIG_FILE: &str = "cargo-generate.toml";
+
+/// One file of the template as stored, before cargo-generate's renaming rules.
+#[derive(Debug, Clone, Copy)]
+pub struct TemplateFile {
+    /// Relative path with `/` separators.
+    pub path: &'static str,
+    pub contents: &'static [u8],
+    pub executable: bool,
+}
+
+/// Every file in the embedded template, sorted by path.
+pub fn files() -> Vec<TemplateFile> {
+    let mut files = Vec::new();
+    walk(&TEMPLATE, &mut |entry| {
+        if let DirEntry::File(file) = entry {
+            let path = file.path().to_str().unwrap_or_default();
+            files.push(TemplateFile {
+                path,
+                contents: file.contents(),
+                executable: EXECUTABLES.contains(&path),
+            });
+        }
+    });
+    files.sort_by_key(|f| f.path);
+    files
+}
+
+/// Every directory in the embedded template (cargo-generate copies empty ones too).
+pub fn dirs() -> Vec<&'static str> {
+    let mut dirs = Vec::new();
+    walk(&TEMPLATE, &mut |entry| {
+        if let DirEntry::Dir(dir) = entry {
+            dirs.push(dir.path().to_str().unwrap_or_default());
+        }
+    });
+    dirs.sort_unstable();
+    dirs
+}
+
+fn walk(dir: &'static Dir<'static>, visit: &mut dyn FnMut(&'static DirEntry<'static>)) {
+    for entry in dir.entries() {
+        visit(entry);
+        if let DirEntry::Dir(sub) = entry {
+            walk(sub, visit);
+        }
+    }
+}
+
+/// What kind of answer a placeholder takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    /// Free text, or one of `choices` when the template lists them.
+    Text {
+        choices: Option<Vec<String>>,
+    },
+    Bool,
+}
+
+/// A `[placeholders.NAME]` entry of cargo-generate.toml.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placeholder {
+    pub name: String,
+    pub kind: Kind,
+    /// The answer `cargo generate --silent` uses when none is given.
+    pub default: Option<String>,
+    pub prompt: Option<String>,
+}
+
+/// Placeholders declared by the embedded template, sorted by name.
+pub fn placeholders() -> Result<Vec<Placeholder>, Error> {
+    let config = TEMPLATE
+        .get_file(CONFIG_FILE)
+        .and_then(|f| f.contents_utf8())
+        .ok_or_else(|| Error::Template(format!("{CONFIG_FILE} is missing or not UTF-8")))?;
+    parse_placeholders(config)
+}
+
+/// Parses cargo-generate.toml, refusing features rampart does not mirror so a
+/// template change cannot silently make the two renderers disagree.
+pub fn parse_placeholders(config: &str) -> Result<Vec<Placeholder>, Error> {
+    let bad = |msg: String| Error::Template(format!("{CONFIG_FILE}: {msg}"));
+    let table: toml::Table = toml::from_str(config).map_err(|e| bad(e.to_string()))?;
+
+    for key in ["hooks", "conditional"] {
+        if table.contains_key(key) {
+            return Err(bad(format!("`[{key}]` is not supported by rampart")));
+        }
+    }
+    if let Some(template) = table.get("template").and_then(toml::Value::as_table) {
+        for key in ["include", "exclude", "ignore", "sub_templates", "init"] {
+            if template.contains_key(key) {
+                return Err(bad(format!("`template.{key}` is not supported by rampart")));
+            }
+        }
+    }
+
+    let Some(declared) = table.get("placeholders") else {
+        return Ok(Vec::new());
+    };
+    let declared = declared
+        .as_table()
+        .ok_or_else(|| bad("`placeholders` must be a table".into()))?;
+    declared
+        .iter()
+        .map(|(name, spec)| {
+            let spec = spec
+                .as_table()
+                .ok_or_else(|| bad(format!("placeholder `{name}` must be a table")))?;
+            parse_placeholder(name, spec).map_err(|msg| bad(format!("placeholder `{name}`: {msg}")))
+        })
+        .collect()
+}
+
+fn parse_placeholder(name: &str, spec: &toml::Table) -> Result<Placeholder, String> {
+    if spec.contains_key("regex") {
+        return Err("`regex` is not supported by rampart".into());
+    }
+    let prompt = spec
+        .get("prompt")
+        .and_then(toml::Value::as_str)
+        .map(str::to_owned);
+    let (kind, default) = match spec.get("type").and_then(toml::Value::as_str) {
+        Some("string") => {
+            let choices = match spec.get("choices") {
+                None => None,
+                Some(list) => Some(string_list(list).ok_or("`choices` must be a list of strings")?),
+            };
+            let default = match spec.get("default") {
+                None => None,
+                Some(v) => Some(v.as_str().ok_or("`default` must be a string")?.to_owned()),
+            };
+            if let (Some(choices), Some(default)) = (&choices, &default)
+                && !choices.contains(default)
+            {
+                return Err(format!("default `{default}` is not one of its choices"));
+            }
+            (Kind::Text { choices }, default)
+        }
+        Some("bool") => {
+            let default = match spec.get("default") {
+                None => None,
+                Some(v) => Some(
+                    v.as_bool()
+                        .ok_or("`default` must be a boolean")?
+                        .to_string(),
+                ),
+            };
+            (Kind::Bool, default)
+        }
+        other => {
+            return Err(format!(
+                "type {other:?} is not supported (use \"string\" or \"bool\")"
+            ));
+        }
+    };
+    Ok(Placeholder {
+        name: name.to_owned(),
+        kind,
+        default,
+        prompt,
+    })
+}
+
+fn string_list(value: &toml::Value) -> Option<Vec<String>> {
+    value
+        .as_array()?
+        .iter()
+        .map(|v| v.as_str().map(str::to_owned))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_template_declares_database() {
+        let placeholders = placeholders().expect("embedded cargo-generate.toml parses");
+        let database = placeholders
+            .iter()
+            .find(|p| p.name == "database")
+            .expect("database placeholder");
+        assert_eq!(database.default.as_deref(), Some("sqlite"));
+        assert!(
+            matches!(&database.kind, Kind::Text { choices: Some(c) } if c.contains(&"postgres".to_owned()))
+        );
+    }
+
+    #[test]
+    fn parses_string_and_bool_placeholders() {
+        let parsed = parse_placeholders(
+            r#"
+            [placeholders.db]
+            type = "string"
+            choices = ["a", "b"]
+            default = "b"
+            [placeholders.metrics]
+            type = "bool"
+            default = true
+            "#,
+        )
+        .unwrap();
+        assert_eq!(parsed[0].name, "db");
+        assert_eq!(parsed[0].default.as_deref(), Some("b"));
+        assert_eq!(parsed[1].kind, Kind::Bool);
+        assert_eq!(parsed[1].default.as_deref(), Some("true"));
+    }
+
+    #[test]
+    fn refuses_features_it_cannot_mirror() {
+        for config in [
+            "[hooks]\npre = [\"x.rhai\"]",
+            "[template]\nexclude = [\"*.png\"]",
+            "[placeholders.x]\ntype = \"string\"\nregex = \"^a$\"",
+            "[placeholders.x]\ntype = \"array\"",
+            "[placeholders.x]\ntype = \"string\"\nchoices = [\"a\"]\ndefault = \"b\"",
+        ] {
+            assert!(parse_placeholders(config).is_err(), "{config}");
+        }
+    }
+
+    #[test]
+    fn lists_files_with_paths_relative_to_the_template() {
+        let files = files();
+        assert!(files.iter().any(|f| f.path == CONFIG_FILE));
+        assert!(files.iter().all(|f| !f.path.starts_with('/')));
+    }
+}

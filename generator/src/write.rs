@@ -1,0 +1,225 @@
+//! Puts a rendered service on disk all at once: everything is written to a
+//! temporary sibling directory that is renamed into place only when complete,
+//! so a failure never leaves a half-written service behind.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use crate::Error;
+use crate::render::Rendered;
+
+/// A file rampart adds next to the rendered template (`.env`, state).
+pub struct ExtraFile<'a> {
+    pub path: &'a str,
+    pub contents: &'a [u8],
+    /// Unix permission bits before the umask.
+    pub mode: u32,
+}
+
+/// Fails unless `target` is absent or an empty directory; never modifies it.
+pub fn check_target(target: &Path) -> Result<(), Error> {
+    let meta = match fs::symlink_metadata(target) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io("inspect", target)(e)),
+    };
+    if !meta.is_dir() {
+        return Err(Error::TargetNotDirectory {
+            path: target.to_owned(),
+        });
+    }
+    let mut entries = fs::read_dir(target).map_err(Error::io("read", target))?;
+    match entries.next() {
+        None => Ok(()),
+        Some(_) => Err(Error::TargetNotEmpty {
+            path: target.to_owned(),
+        }),
+    }
+}
+
+/// Writes `rendered` and `extra` so that `target` appears complete or not at all.
+pub fn write_service(target: &Path, rendered: &Rendered, extra: &[ExtraFile]) -> Result<(), Error> {
+    check_target(target)?;
+    // An existing (empty) target may be spelled `.` or `dir/..`, which cannot
+    // be renamed onto; its absolute path can.
+    let resolved;
+    let target = if target.exists() {
+        resolved = fs::canonicalize(target).map_err(Error::io("resolve", target))?;
+        resolved.as_path()
+    } else {
+        target
+    };
+    let parent = match target.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&parent).map_err(Error::io("create directory", &parent))?;
+
+    // Same filesystem as the target, so the final rename is atomic. Dropping
+    // the guard on any error below removes everything written so far.
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".rampart-new-");
+    // A normal directory (subject to the umask), not tempfile's private default.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(fs::Permissions::from_mode(0o777));
+    }
+    let staging = builder
+        .tempdir_in(&parent)
+        .map_err(Error::io("create a temporary directory in", &parent))?;
+    let root = staging.path();
+
+    for dir in &rendered.dirs {
+        let path = root.join(dir);
+        fs::create_dir_all(&path).map_err(Error::io("create directory", &path))?;
+    }
+    for file in &rendered.files {
+        let mode = if file.executable { 0o777 } else { 0o666 };
+        create_file(&root.join(&file.path), &file.contents, mode)?;
+    }
+    for file in extra {
+        create_file(&root.join(file.path), file.contents, file.mode)?;
+    }
+
+    fs::rename(root, target).map_err(|e| match e.kind() {
+        // Something appeared in the target since the check above.
+        io::ErrorKind::DirectoryNotEmpty | io::ErrorKind::AlreadyExists => Error::TargetNotEmpty {
+            path: target.to_owned(),
+        },
+        _ => Error::io("move the new service into", target)(e),
+    })?;
+    // The directory now lives at `target`: the guard must not delete it.
+    let _ = staging.keep();
+    Ok(())
+}
+
+fn create_file(path: &Path, contents: &[u8], mode: u32) -> Result<(), Error> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(Error::io("create directory", dir))?;
+    }
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    set_mode(&mut options, mode);
+    let mut file = options.open(path).map_err(Error::io("create", path))?;
+    file.write_all(contents).map_err(Error::io("write", path))?;
+    restrict(path, mode)
+}
+
+#[cfg(unix)]
+fn set_mode(options: &mut fs::OpenOptions, mode: u32) {
+    use std::os::unix::fs::OpenOptionsExt;
+    options.mode(mode);
+}
+
+#[cfg(not(unix))]
+fn set_mode(_options: &mut fs::OpenOptions, _mode: u32) {}
+
+/// Owner-only files keep exactly their mode whatever the umask allowed.
+#[cfg(unix)]
+fn restrict(path: &Path, mode: u32) -> Result<(), Error> {
+    use std::os::unix::fs::PermissionsExt;
+    if mode & 0o077 == 0 {
+        fs::set_permissions(path, fs::Permissions::from_mode(mode))
+            .map_err(Error::io("set permissions on", path))?;
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn restrict(_path: &Path, _mode: u32) -> Result<(), Error> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::RenderedFile;
+
+    fn sample() -> Rendered {
+        Rendered {
+            files: vec![RenderedFile {
+                path: "src/main.rs".into(),
+                contents: b"fn main() {}\n".to_vec(),
+                executable: false,
+            }],
+            dirs: vec!["src".into(), "empty".into()],
+        }
+    }
+
+    #[test]
+    fn writes_into_a_new_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("a/b/svc");
+        let extra = [ExtraFile {
+            path: ".env",
+            contents: b"X=1\n",
+            mode: 0o600,
+        }];
+        write_service(&target, &sample(), &extra).unwrap();
+        assert_eq!(
+            fs::read(target.join("src/main.rs")).unwrap(),
+            b"fn main() {}\n"
+        );
+        assert!(target.join("empty").is_dir());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(target.join(".env"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        // Only the service is left behind, no staging directory.
+        assert_eq!(fs::read_dir(tmp.path().join("a/b")).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn replaces_an_empty_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        write_service(tmp.path(), &sample(), &[]).unwrap_or_else(|e| panic!("{e}"));
+        assert!(tmp.path().join("src/main.rs").is_file());
+    }
+
+    #[test]
+    fn replaces_an_empty_directory_given_as_dot() {
+        let tmp = tempfile::tempdir().unwrap();
+        fs::create_dir(tmp.path().join("here")).unwrap();
+        write_service(&tmp.path().join("here/."), &sample(), &[]).unwrap();
+        assert!(tmp.path().join("here/src/main.rs").is_file());
+    }
+
+    #[test]
+    fn refuses_non_empty_directories_and_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        fs::write(tmp.path().join("keep.txt"), "mine").unwrap();
+        let err = write_service(tmp.path(), &sample(), &[]).unwrap_err();
+        assert!(matches!(err, Error::TargetNotEmpty { .. }), "{err}");
+        let err = write_service(&tmp.path().join("keep.txt"), &sample(), &[]).unwrap_err();
+        assert!(matches!(err, Error::TargetNotDirectory { .. }), "{err}");
+        assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn cleans_up_when_a_write_fails() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("svc");
+        // Two files with one path: the second create_new fails midway.
+        let extra = [
+            ExtraFile {
+                path: "x",
+                contents: b"1",
+                mode: 0o644,
+            },
+            ExtraFile {
+                path: "x",
+                contents: b"2",
+                mode: 0o644,
+            },
+        ];
+        assert!(write_service(&target, &sample(), &extra).is_err());
+        assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 0);
+    }
+}

@@ -1,0 +1,192 @@
+//! Access tokens (short-lived JWTs, HS256 fixed by the server) and opaque
+//! refresh tokens stored only as hashes (JWT-02..04, AUTH-05).
+use std::time::Duration;
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rand::{TryRngCore, rngs::OsRng};
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::config::JwtSettings;
+
+/// The whole payload of an access token: identifiers and times, nothing
+/// sensitive (JWT-04).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: Uuid,
+    pub scope: String,
+    pub sid: Uuid,
+    pub jti: Uuid,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+    pub iss: String,
+    pub aud: String,
+}
+
+/// Largest token accepted; ours are around 400 bytes (JWT-05).
+pub const MAX_TOKEN_LEN: usize = 1024;
+
+pub struct Tokens {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    issuer: String,
+    audience: String,
+    access_ttl: Duration,
+    refresh_ttl: Duration,
+}
+
+impl Tokens {
+    pub fn new(settings: &JwtSettings) -> Self {
+        let key = settings.secret.expose_secret();
+        // Only HS256 is accepted, whatever the token header says (JWT-02).
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 5;
+        validation.validate_nbf = true;
+        validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
+        validation.set_issuer(&[&settings.issuer]);
+        validation.set_audience(&[&settings.audience]);
+        Self {
+            encoding: EncodingKey::from_secret(key),
+            decoding: DecodingKey::from_secret(key),
+            validation,
+            issuer: settings.issuer.clone(),
+            audience: settings.audience.clone(),
+            access_ttl: settings.access_ttl,
+            refresh_ttl: settings.refresh_ttl,
+        }
+    }
+
+    pub fn access_ttl(&self) -> Duration {
+        self.access_ttl
+    }
+
+    pub fn refresh_ttl(&self) -> Duration {
+        self.refresh_ttl
+    }
+
+    /// Signs a new access token for `user` in session `session`.
+    pub fn issue(&self, user: Uuid, session: Uuid, scope: &str) -> anyhow::Result<String> {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let ttl = i64::try_from(self.access_ttl.as_secs())?;
+        let claims = Claims {
+            sub: user,
+            scope: scope.to_owned(),
+            sid: session,
+            jti: Uuid::new_v4(),
+            iat: now,
+            nbf: now,
+            exp: now + ttl,
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+        };
+        Ok(jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &self.encoding,
+        )?)
+    }
+
+    /// Checks signature, algorithm, times, issuer and audience; any failure is
+    /// simply "not a valid token".
+    pub fn verify(&self, token: &str) -> Option<Claims> {
+        if token.len() > MAX_TOKEN_LEN {
+            return None;
+        }
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .ok()
+            .map(|data| data.claims)
+    }
+}
+
+/// An opaque refresh token: 32 random bytes for the client, their SHA-256
+/// for the database.
+pub struct RefreshToken {
+    pub value: String,
+    pub hash: Vec<u8>,
+}
+
+impl RefreshToken {
+    pub fn generate() -> anyhow::Result<Self> {
+        let mut bytes = [0u8; 32];
+        OsRng.try_fill_bytes(&mut bytes)?;
+        let value = URL_SAFE_NO_PAD.encode(bytes);
+        Ok(Self {
+            hash: Self::hash(&value),
+            value,
+        })
+    }
+
+    pub fn hash(value: &str) -> Vec<u8> {
+        Sha256::digest(value.as_bytes()).to_vec()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::SecretBox;
+
+    fn tokens() -> Tokens {
+        Tokens::new(&JwtSettings {
+            secret: SecretBox::new(Box::new((0..48).map(|_| rand::random::<u8>()).collect())),
+            issuer: "issuer".into(),
+            audience: "audience".into(),
+            access_ttl: Duration::from_secs(900),
+            refresh_ttl: Duration::from_secs(3600),
+        })
+    }
+
+    // JWT-03/JWT-04: a fresh token verifies and carries only the expected claims.
+    #[test]
+    fn jwt_04_payload_holds_only_identifiers() {
+        let tokens = tokens();
+        let (user, session) = (Uuid::new_v4(), Uuid::new_v4());
+        let token = tokens.issue(user, session, "orders:read").unwrap();
+        let claims = tokens.verify(&token).expect("valid");
+        assert_eq!((claims.sub, claims.sid), (user, session));
+        assert_eq!(claims.exp - claims.iat, 900);
+        let payload = token.split('.').nth(1).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        let mut keys: Vec<_> = json.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                "aud", "exp", "iat", "iss", "jti", "nbf", "scope", "sid", "sub"
+            ]
+        );
+        assert!(token.len() < MAX_TOKEN_LEN);
+    }
+
+    // JWT-02: a token signed with another key, or unsigned, is refused.
+    #[test]
+    fn jwt_02_foreign_and_unsigned_tokens_refused() {
+        let token = tokens()
+            .issue(Uuid::new_v4(), Uuid::new_v4(), "orders:read")
+            .unwrap();
+        assert!(tokens().verify(&token).is_none());
+        let mut parts: Vec<&str> = token.split('.').collect();
+        let none_header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+        parts[0] = &none_header;
+        parts[2] = "";
+        assert!(tokens().verify(&parts.join(".")).is_none());
+    }
+
+    // AUTH-05: refresh tokens are random and only their hash is kept.
+    #[test]
+    fn auth_05_refresh_tokens_hashed() {
+        let (a, b) = (
+            RefreshToken::generate().unwrap(),
+            RefreshToken::generate().unwrap(),
+        );
+        assert_ne!(a.value, b.value);
+        assert_eq!(a.hash, RefreshToken::hash(&a.value));
+        assert_eq!(a.hash.len(), 32);
+    }
+}

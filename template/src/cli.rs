@@ -1,0 +1,102 @@
+//! Command line: `serve` (the default), `migrate`, `create-admin`.
+use std::io::BufRead;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use uuid::Uuid;
+
+use crate::{
+    auth::Passwords,
+    config::Settings,
+    db,
+    domain::{Email, Password},
+    startup::Application,
+    telemetry,
+};
+
+#[derive(Parser)]
+#[command(version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Apply migrations and serve the API (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Create an administrator, or promote an existing account; reads the password from stdin.
+    CreateAdmin {
+        /// E-mail address of the administrator.
+        #[arg(long)]
+        email: String,
+    },
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    // A local `.env` is a development convenience; real deployments set the environment.
+    match dotenvy::dotenv() {
+        Ok(_) => {}
+        Err(e) if e.not_found() => {}
+        Err(e) => return Err(e).context("reading .env"),
+    }
+    telemetry::init();
+    let settings = Settings::from_env().context("configuration refused")?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            Application::build(settings)
+                .await?
+                .run_until_stopped()
+                .await?
+        }
+        Command::Migrate => {
+            let pool = db::connect(&settings.database_url).await?;
+            db::migrate(&pool).await?;
+            println!("migrations applied");
+        }
+        Command::CreateAdmin { email } => create_admin(settings, email).await?,
+    }
+    Ok(())
+}
+
+/// Reads the password as the first line of stdin, so it never appears in
+/// shell history or the process list.
+async fn create_admin(settings: Settings, email: String) -> anyhow::Result<()> {
+    let email = Email::try_from(email).map_err(|e| anyhow::anyhow!("--email {e}"))?;
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from stdin")?;
+    let password = Password::try_from(line.trim_end_matches(['\r', '\n']).to_owned())
+        .map_err(|e| anyhow::anyhow!("password {e}"))?;
+    let pool = db::connect(&settings.database_url).await?;
+    db::migrate(&pool).await?;
+    upsert_admin(&pool, &Passwords::new(1).await?, &email, password).await?;
+    println!("administrator {} is ready", email.as_str());
+    Ok(())
+}
+
+/// Creates `email` as an administrator, or promotes and re-enables it, with a
+/// new password.
+pub async fn upsert_admin(
+    pool: &db::Db,
+    passwords: &Passwords,
+    email: &Email,
+    password: Password,
+) -> anyhow::Result<()> {
+    let hash = passwords.hash(password).await?;
+    sqlx::query(
+        "INSERT INTO users (id, email, password_hash, is_admin, created_at) VALUES ($1, $2, $3, TRUE, $4) \
+         ON CONFLICT (email) DO UPDATE SET is_admin = TRUE, disabled = FALSE, password_hash = excluded.password_hash",
+    )
+    .bind(Uuid::new_v4())
+    .bind(email.as_str())
+    .bind(hash)
+    .bind(db::now())
+    .execute(pool)
+    .await?;
+    Ok(())
+}

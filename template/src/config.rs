@@ -1,0 +1,180 @@
+//! Typed settings read from environment variables (documented in `.env.example`).
+//! Startup is refused on anything unsafe, above all a missing or weak signing key.
+use std::{net::SocketAddr, time::Duration};
+
+use base64::{
+    Engine,
+    engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig},
+};
+use secrecy::{SecretBox, SecretString};
+
+/// Every setting the service reads, parsed and checked.
+pub struct Settings {
+    /// Address of the public API listener.
+    pub listen_addr: SocketAddr,
+    /// Address of the admin listener (OpenAPI document, metrics); loopback by default.
+    pub admin_addr: SocketAddr,
+    /// Database connection URL; may hold a password, so it is kept secret.
+    pub database_url: SecretString,
+    pub jwt: JwtSettings,
+    /// How many password hashes may run at once (each takes ~19 MiB and a core).
+    pub password_hash_concurrency: usize,
+}
+
+/// Settings of the access and refresh tokens.
+pub struct JwtSettings {
+    /// The HS256 signing key: at least 32 random bytes (JWT-01).
+    pub secret: SecretBox<Vec<u8>>,
+    pub issuer: String,
+    pub audience: String,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+}
+
+/// A setting that is missing or unacceptable; the message names the variable.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(String);
+
+/// Smallest acceptable signing key, in bytes (HS256 wants at least its output size).
+pub const MIN_KEY_BYTES: usize = 32;
+/// The placeholder shown in `.env.example`; refused so it can never reach production.
+pub const EXAMPLE_KEY: &str = "replace-me-with-the-output-of-head-c48-dev-urandom-base64";
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    /// Reads settings through `lookup`, so tests can pass their own values.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |key: &str, default: &str| lookup(key).unwrap_or_else(|| default.to_owned());
+        let secret = match (lookup("APP_JWT_SECRET"), lookup("APP_JWT_SECRET_FILE")) {
+            (Some(value), _) => value,
+            (None, Some(path)) => std::fs::read_to_string(&path)
+                .map_err(|e| ConfigError(format!("APP_JWT_SECRET_FILE {path}: {e}")))?,
+            (None, None) => {
+                return Err(ConfigError(
+                    "APP_JWT_SECRET is not set: put a key of at least 32 random bytes, \
+                     base64-encoded, in the environment or in .env \
+                     (e.g. `echo APP_JWT_SECRET=$(head -c48 /dev/urandom | base64 -w0) >> .env`)"
+                        .into(),
+                ));
+            }
+        };
+        Ok(Self {
+            listen_addr: parse("APP_LISTEN_ADDR", &get("APP_LISTEN_ADDR", "127.0.0.1:8080"))?,
+            admin_addr: parse("APP_ADMIN_ADDR", &get("APP_ADMIN_ADDR", "127.0.0.1:9090"))?,
+            database_url: get("APP_DATABASE_URL", DEFAULT_DATABASE_URL).into(),
+            jwt: JwtSettings {
+                secret: SecretBox::new(Box::new(signing_key(secret.trim())?)),
+                issuer: get("APP_JWT_ISSUER", env!("CARGO_PKG_NAME")),
+                audience: get("APP_JWT_AUDIENCE", env!("CARGO_PKG_NAME")),
+                access_ttl: seconds(
+                    "APP_ACCESS_TOKEN_TTL_SECS",
+                    &get("APP_ACCESS_TOKEN_TTL_SECS", "900"),
+                )?,
+                refresh_ttl: seconds(
+                    "APP_REFRESH_TOKEN_TTL_SECS",
+                    &get("APP_REFRESH_TOKEN_TTL_SECS", "2592000"),
+                )?,
+            },
+            password_hash_concurrency: parse(
+                "APP_PASSWORD_HASH_CONCURRENCY",
+                &get("APP_PASSWORD_HASH_CONCURRENCY", "2"),
+            )?,
+        })
+    }
+}
+{% if database == "postgres" %}
+const DEFAULT_DATABASE_URL: &str = concat!(
+    "postgres://postgres@127.0.0.1:5432/",
+    env!("CARGO_CRATE_NAME")
+);
+{%- else %}
+const DEFAULT_DATABASE_URL: &str = concat!("sqlite://data/", env!("CARGO_CRATE_NAME"), ".db");
+{%- endif %}
+
+fn parse<T: std::str::FromStr>(key: &str, value: &str) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    value
+        .parse()
+        .map_err(|e| ConfigError(format!("{key}={value:?} is invalid: {e}")))
+}
+
+fn seconds(key: &str, value: &str) -> Result<Duration, ConfigError> {
+    match parse::<u64>(key, value)? {
+        0 => Err(ConfigError(format!("{key} must be at least 1"))),
+        secs => Ok(Duration::from_secs(secs)),
+    }
+}
+
+/// Decodes and vets the signing key (JWT-01): base64 (standard or URL-safe,
+/// padding optional) of at least 32 bytes that look random.
+pub fn signing_key(encoded: &str) -> Result<Vec<u8>, ConfigError> {
+    if encoded == EXAMPLE_KEY {
+        return Err(ConfigError(
+            "APP_JWT_SECRET is the example value from .env.example: generate a real key".into(),
+        ));
+    }
+    let lenient =
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+    let key = GeneralPurpose::new(&base64::alphabet::URL_SAFE, lenient)
+        .decode(encoded)
+        .or_else(|_| GeneralPurpose::new(&base64::alphabet::STANDARD, lenient).decode(encoded))
+        .map_err(|_| ConfigError("APP_JWT_SECRET must be base64-encoded".into()))?;
+    if key.len() < MIN_KEY_BYTES {
+        return Err(ConfigError(format!(
+            "APP_JWT_SECRET is too short: {} bytes, at least {MIN_KEY_BYTES} random bytes are required",
+            key.len()
+        )));
+    }
+    // 32 random bytes almost always hold 25 or more distinct values; a key with
+    // few of them is a repeated pattern or a word, not random data.
+    let mut seen = [false; 256];
+    key.iter().for_each(|b| seen[usize::from(*b)] = true);
+    if seen.iter().filter(|s| **s).count() < 16 {
+        return Err(ConfigError(
+            "APP_JWT_SECRET is weak: it repeats too few distinct bytes to be random".into(),
+        ));
+    }
+    Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+
+    fn random_key(len: usize) -> Vec<u8> {
+        (0..len).map(|_| rand::random::<u8>()).collect()
+    }
+
+    // JWT-01: a random key of 32+ bytes is accepted in both base64 alphabets.
+    #[test]
+    fn jwt_01_accepts_random_keys() {
+        let key = random_key(48);
+        assert_eq!(signing_key(&URL_SAFE_NO_PAD.encode(&key)).unwrap(), key);
+        assert_eq!(signing_key(&STANDARD.encode(&key)).unwrap(), key);
+    }
+
+    // JWT-01: short, patterned, example and non-base64 keys are refused.
+    #[test]
+    fn jwt_01_refuses_weak_keys() {
+        assert!(signing_key(&STANDARD.encode(random_key(31))).is_err());
+        assert!(signing_key(&STANDARD.encode([b'a'; 64])).is_err());
+        assert!(signing_key(&STANDARD.encode(b"secretsecretsecretsecretsecretsecret")).is_err());
+        assert!(signing_key(EXAMPLE_KEY).is_err());
+        assert!(signing_key("not base64 at all!").is_err());
+    }
+
+    // JWT-01: without a key the service does not start, and says why.
+    #[test]
+    fn jwt_01_missing_key_is_refused() {
+        let err = Settings::from_lookup(|_| None).err().expect("must fail");
+        assert!(err.to_string().contains("APP_JWT_SECRET"));
+    }
+}

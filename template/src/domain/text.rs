@@ -1,0 +1,87 @@
+use serde::Deserialize;
+
+/// A string of `MIN..=MAX` characters without control characters other than
+/// line breaks and tabs.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct BoundedText<const MIN: usize, const MAX: usize>(String);
+
+impl<const MIN: usize, const MAX: usize> TryFrom<String> for BoundedText<MIN, MAX> {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        let chars = value.chars().count();
+        if !(MIN..=MAX).contains(&chars) {
+            return Err(format!(
+                "must be {MIN} to {MAX} characters long, got {chars}"
+            ));
+        }
+        if value
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            return Err("must not contain control characters".into());
+        }
+        Ok(Self(value))
+    }
+}
+
+impl<const MIN: usize, const MAX: usize> BoundedText<MIN, MAX> {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// How many units of an item to order: 1 to 1000.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "i64")]
+pub struct Quantity(i32);
+
+impl Quantity {
+    pub const MAX: i32 = 1000;
+
+    pub fn get(self) -> i32 {
+        self.0
+    }
+}
+
+impl TryFrom<i64> for Quantity {
+    type Error = String;
+
+    fn try_from(value: i64) -> Result<Self, Self::Error> {
+        match i32::try_from(value) {
+            Ok(n) if (1..=Self::MAX).contains(&n) => Ok(Self(n)),
+            _ => Err(format!("must be between 1 and {}, got {value}", Self::MAX)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // IN-04: lengths are checked in characters, at both bounds.
+    #[test]
+    fn in_04_text_bounds() {
+        type T = BoundedText<1, 3>;
+        assert!(T::try_from(String::new()).is_err());
+        assert!(T::try_from(String::from("abc")).is_ok());
+        assert!(T::try_from(String::from("äöü")).is_ok());
+        assert!(T::try_from(String::from("abcd")).is_err());
+        assert!(T::try_from(String::from("a\u{0}")).is_err());
+    }
+
+    // IN-04: quantities outside 1..=1000 are refused.
+    #[test]
+    fn in_04_quantity_range() {
+        assert!(Quantity::try_from(0).is_err());
+        assert_eq!(Quantity::try_from(1).unwrap().get(), 1);
+        assert_eq!(Quantity::try_from(1000).unwrap().get(), 1000);
+        assert!(Quantity::try_from(1001).is_err());
+        assert!(Quantity::try_from(i64::MAX).is_err());
+    }
+}

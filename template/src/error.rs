@@ -1,0 +1,138 @@
+//! One error type for every handler, rendered as RFC 9457 problem details
+//! (OUT-08). Internal causes are logged, never sent.
+use axum::{
+    Json,
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// An RFC 9457 problem: what went wrong, without internal detail.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the problem type; `about:blank` means the status says it all.
+    #[schema(example = "about:blank", max_length = 200)]
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short summary of the problem type.
+    #[schema(max_length = 200)]
+    pub title: String,
+    /// The HTTP status code.
+    #[schema(minimum = 400, maximum = 599)]
+    pub status: u16,
+    /// What the caller can change to make the request succeed, when that helps.
+    #[schema(max_length = 1000)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, detail: Option<String>) -> Self {
+        Self {
+            kind: "about:blank".into(),
+            title: status.canonical_reason().unwrap_or("Error").into(),
+            status: status.as_u16(),
+            detail,
+        }
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, Json(self)).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+/// Every way a request can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Malformed request (syntax, parameters); the detail says what to fix.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// Well-formed but invalid input; the detail names the field.
+    #[error("invalid input: {0}")]
+    Invalid(String),
+    /// Missing or bad credentials; deliberately says nothing more.
+    #[error("unauthorized")]
+    Unauthorized,
+    /// Authenticated, but the token lacks the scope the route needs.
+    #[error("forbidden: missing scope {0}")]
+    Forbidden(&'static str),
+    /// Missing, or owned by someone else: the two are indistinguishable (PROC-02).
+    #[error("not found")]
+    NotFound,
+    /// The body exceeds the limit (IN-04).
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
+    /// The database is unreachable or saturated; worth retrying.
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(err: sqlx::Error) -> Self {
+        match err {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                Self::Unavailable(err.to_string())
+            }
+            other => Self::Internal(other.into()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let detail = match &self {
+            Self::BadRequest(detail)
+            | Self::Invalid(detail)
+            | Self::UnsupportedMediaType(detail) => Some(detail.clone()),
+            Self::Forbidden(scope) => Some(format!("this operation needs the `{scope}` scope")),
+            Self::Unavailable(cause) => {
+                tracing::warn!(event = "dependency_unavailable", %cause);
+                Some("a dependency is unavailable; retry later".into())
+            }
+            Self::Internal(cause) => {
+                tracing::error!(event = "internal_error", cause = format!("{cause:#}"));
+                None
+            }
+            Self::Unauthorized | Self::NotFound | Self::PayloadTooLarge => None,
+        };
+        Problem::new(status, detail).into_response()
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,256 @@
+//! Registration, login, token refresh and logout.
+use axum::{extract::State, http::StatusCode};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use crate::{
+    auth::{ADMIN_SCOPES, Caller, RefreshToken, USER_SCOPES},
+    db,
+    domain::{Email, Password},
+    error::{ApiError, ApiResult, Problem},
+    extract::Json,
+    state::AppState,
+};
+
+pub fn public_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(refresh))
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(logout))
+}
+
+/// E-mail and password of an account.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    /// The account's e-mail address (case-insensitive).
+    #[schema(value_type = String, format = Email, min_length = 3, max_length = 254)]
+    email: Email,
+    /// At least 8 characters; long passphrases welcome.
+    #[schema(value_type = String, format = Password, min_length = 8, max_length = 1024)]
+    password: Password,
+}
+
+/// The answer to every registration, whether or not the e-mail was taken.
+#[derive(Serialize, ToSchema)]
+pub struct Accepted {
+    /// What happens next.
+    #[schema(max_length = 200)]
+    message: &'static str,
+}
+
+/// A fresh token pair.
+#[derive(Serialize, ToSchema)]
+pub struct TokenPair {
+    /// Short-lived bearer token for the `Authorization` header.
+    #[schema(max_length = 1024)]
+    access_token: String,
+    /// Always `Bearer`.
+    #[schema(pattern = "^Bearer$", max_length = 6)]
+    token_type: &'static str,
+    /// Seconds until the access token expires.
+    #[schema(minimum = 1)]
+    expires_in: u64,
+    /// Opaque single-use token for `/v1/auth/refresh`.
+    #[schema(min_length = 43, max_length = 43)]
+    refresh_token: String,
+}
+
+/// A refresh token to exchange for a new pair.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    /// The refresh token from the last login or refresh.
+    #[schema(min_length = 1, max_length = 128)]
+    refresh_token: String,
+}
+
+const REGISTERED: &str =
+    "If this address can be registered, its account is ready; log in to continue.";
+
+/// Creates an account. The answer is the same whether or not the e-mail is
+/// already registered, so it cannot be used to find accounts (AUTH-04).
+#[utoipa::path(post, path = "/v1/auth/register", tag = "auth", request_body = Credentials,
+    responses(
+        (status = 202, description = "Registration accepted", body = Accepted),
+        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn register(
+    State(state): State<AppState>,
+    Json(body): Json<Credentials>,
+) -> ApiResult<(StatusCode, axum::Json<Accepted>)> {
+    // Hash first in every case, so both outcomes take the same time.
+    let hash = state.passwords.hash(body.password).await?;
+    sqlx::query(
+        "INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (email) DO NOTHING",
+    )
+    .bind(Uuid::new_v4())
+    .bind(body.email.as_str())
+    .bind(hash)
+    .bind(db::now())
+    .execute(&state.db)
+    .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(Accepted {
+            message: REGISTERED,
+        }),
+    ))
+}
+
+/// Exchanges e-mail and password for a token pair, starting a new session.
+#[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = Credentials,
+    responses(
+        (status = 200, description = "Logged in", body = TokenPair),
+        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn login(
+    State(state): State<AppState>,
+    Json(body): Json<Credentials>,
+) -> ApiResult<axum::Json<TokenPair>> {
+    let user: Option<(Uuid, String, bool, bool)> =
+        sqlx::query_as("SELECT id, password_hash, is_admin, disabled FROM users WHERE email = $1")
+            .bind(body.email.as_str())
+            .fetch_optional(&state.db)
+            .await?;
+    let stored = user.as_ref().map(|(_, hash, _, _)| hash.clone());
+    let password_ok = state.passwords.verify(body.password, stored).await?;
+    // Unknown, wrong and disabled all look the same from outside (AUTH-04).
+    let Some((user_id, _, is_admin, false)) = user.filter(|_| password_ok) else {
+        tracing::warn!(event = "login_failed");
+        return Err(ApiError::Unauthorized);
+    };
+    let session_id = Uuid::new_v4();
+    let now = db::now();
+    let refresh = RefreshToken::generate()?;
+    let mut tx = state.db.begin().await?;
+    sqlx::query(
+        "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(session_id)
+    .bind(user_id)
+    .bind(now)
+    .bind(now + state.tokens.refresh_ttl())
+    .execute(&mut *tx)
+    .await?;
+    store_refresh_token(&mut tx, &refresh, session_id).await?;
+    tx.commit().await?;
+    tracing::info!(event = "login_succeeded", %user_id, %session_id);
+    let scope = if is_admin { ADMIN_SCOPES } else { USER_SCOPES };
+    token_pair(&state, user_id, session_id, scope, refresh)
+}
+
+/// Rotates a refresh token: the old one is spent, a new pair is issued. A
+/// spent token presented again revokes its whole session (JWT-03).
+#[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "New token pair", body = TokenPair),
+        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Unknown, spent or expired refresh token", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn refresh(
+    State(state): State<AppState>,
+    Json(body): Json<RefreshRequest>,
+) -> ApiResult<axum::Json<TokenPair>> {
+    let hash = RefreshToken::hash(&body.refresh_token);
+    let now = db::now();
+    let mut tx = state.db.begin().await?;
+    let found: Option<(Uuid, Uuid, bool, bool)> = sqlx::query_as(
+        "SELECT s.id, s.user_id, u.is_admin, r.used_at IS NOT NULL \
+         FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id JOIN users u ON u.id = s.user_id \
+         WHERE r.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 AND u.disabled = FALSE",
+    )
+    .bind(&hash)
+    .bind(now)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((session_id, user_id, is_admin, spent)) = found else {
+        tracing::warn!(event = "refresh_rejected");
+        return Err(ApiError::Unauthorized);
+    };
+    // Marking the token spent only if it still is unspent settles races between
+    // two concurrent uses of one token: exactly one of them wins.
+    let claimed = sqlx::query(
+        "UPDATE refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL",
+    )
+    .bind(now)
+    .bind(&hash)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if spent || claimed != 1 {
+        sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(session_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        tracing::warn!(event = "refresh_token_reused", %session_id);
+        return Err(ApiError::Unauthorized);
+    }
+    let next = RefreshToken::generate()?;
+    store_refresh_token(&mut tx, &next, session_id).await?;
+    tx.commit().await?;
+    let scope = if is_admin { ADMIN_SCOPES } else { USER_SCOPES };
+    token_pair(&state, user_id, session_id, scope, next)
+}
+
+/// Ends the caller's session; its tokens stop working on the next request.
+#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Logged out"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn logout(State(state): State<AppState>, caller: Caller) -> ApiResult<StatusCode> {
+    sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+        .bind(db::now())
+        .bind(caller.session_id)
+        .execute(&state.db)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn store_refresh_token(
+    tx: &mut sqlx::Transaction<'_, db::Database>,
+    token: &RefreshToken,
+    session_id: Uuid,
+) -> ApiResult<()> {
+    sqlx::query(
+        "INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)",
+    )
+    .bind(&token.hash)
+    .bind(session_id)
+    .bind(db::now())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn token_pair(
+    state: &AppState,
+    user_id: Uuid,
+    session_id: Uuid,
+    scope: &str,
+    refresh: RefreshToken,
+) -> ApiResult<axum::Json<TokenPair>> {
+    Ok(axum::Json(TokenPair {
+        access_token: state.tokens.issue(user_id, session_id, scope)?,
+        token_type: "Bearer",
+        expires_in: state.tokens.access_ttl().as_secs(),
+        refresh_token: refresh.value,
+    }))
+}

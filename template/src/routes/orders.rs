@@ -1,0 +1,337 @@
+//! The caller's orders. Every query is scoped by owner, so another user's
+//! order is indistinguishable from a missing one (PROC-02).
+use axum::{
+    extract::State,
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use crate::{
+    auth::{Caller, scope},
+    db,
+    domain::{OrderItem, OrderNote, Quantity, ShippingAddress},
+    error::{ApiError, ApiResult, Problem},
+    extract::{Json, JsonOrXml, Path, Query},
+    state::AppState,
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_orders, create_order))
+        .routes(routes!(get_order, update_order, delete_order))
+}
+
+/// A new order. Unknown fields (such as `id` or `owner`) are refused (IN-06).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(xml(name = "order"))]
+pub struct NewOrder {
+    /// What is ordered.
+    #[schema(value_type = String, min_length = 1, max_length = 200)]
+    item: OrderItem,
+    /// How many units.
+    #[schema(value_type = i32, minimum = 1, maximum = 1000)]
+    quantity: Quantity,
+    /// Free-text note.
+    #[schema(value_type = Option<String>, max_length = 1000)]
+    note: Option<OrderNote>,
+    /// Where to ship the order.
+    #[schema(value_type = Option<String>, max_length = 500)]
+    shipping_address: Option<ShippingAddress>,
+}
+
+/// Changes to an order; absent fields stay as they are.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrderChanges {
+    /// What is ordered.
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200)]
+    item: Option<OrderItem>,
+    /// How many units.
+    #[schema(value_type = Option<i32>, minimum = 1, maximum = 1000)]
+    quantity: Option<Quantity>,
+    /// Free-text note.
+    #[schema(value_type = Option<String>, max_length = 1000)]
+    note: Option<OrderNote>,
+    /// Where to ship the order.
+    #[schema(value_type = Option<String>, max_length = 500)]
+    shipping_address: Option<ShippingAddress>,
+}
+
+/// An order as stored, without its owner.
+#[derive(Serialize, ToSchema, sqlx::FromRow)]
+pub struct Order {
+    /// Order id.
+    id: Uuid,
+    /// What is ordered.
+    #[schema(min_length = 1, max_length = 200)]
+    item: String,
+    /// How many units.
+    #[schema(minimum = 1, maximum = 1000)]
+    quantity: i32,
+    /// Free-text note.
+    #[schema(max_length = 1000)]
+    note: Option<String>,
+    /// Where to ship the order.
+    #[schema(max_length = 500)]
+    shipping_address: Option<String>,
+    /// When the order was placed (RFC 3339).
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    created_at: OffsetDateTime,
+    /// When the order last changed (RFC 3339).
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    updated_at: OffsetDateTime,
+}
+
+/// One page of orders, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct OrderPage {
+    /// The orders on this page.
+    #[schema(max_items = 100)]
+    items: Vec<Order>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    #[schema(max_length = 64)]
+    next_cursor: Option<String>,
+}
+
+/// Paging parameters.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Paging {
+    /// Page size, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    #[param(max_length = 64)]
+    cursor: Option<String>,
+}
+
+const SELECT_ORDER: &str = "SELECT id, item, quantity, note, shipping_address, created_at, updated_at \
+                            FROM orders WHERE id = $1 AND owner_id = $2";
+
+/// Lists the caller's orders, newest first, a page at a time.
+#[utoipa::path(get, path = "/v1/me/orders", tag = "orders", security(("bearer" = [])), params(Paging),
+    responses(
+        (status = 200, description = "A page of orders", body = OrderPage),
+        (status = 400, description = "Bad limit or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Token lacks the orders:read scope", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn list_orders(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(paging): Query<Paging>,
+) -> ApiResult<axum::Json<OrderPage>> {
+    caller.require(scope::ORDERS_READ)?;
+    let limit = match paging.limit.unwrap_or(20) {
+        n @ 1..=100 => i64::from(n),
+        _ => {
+            return Err(ApiError::BadRequest(
+                "limit must be between 1 and 100".into(),
+            ));
+        }
+    };
+    // Keyset paging: the cursor is the (created_at, id) of the last order seen.
+    let (after_time, after_id) = match paging.cursor.as_deref() {
+        Some(cursor) => decode_cursor(cursor)?,
+        None => (
+            OffsetDateTime::now_utc() + time::Duration::days(1),
+            Uuid::max(),
+        ),
+    };
+    let mut items: Vec<Order> = sqlx::query_as(
+        "SELECT id, item, quantity, note, shipping_address, created_at, updated_at FROM orders \
+         WHERE owner_id = $1 AND (created_at < $2 OR (created_at = $2 AND id < $3)) \
+         ORDER BY created_at DESC, id DESC LIMIT $4",
+    )
+    .bind(caller.user_id)
+    .bind(after_time.replace_nanosecond(0).unwrap_or(after_time))
+    .bind(after_id)
+    .bind(limit + 1)
+    .fetch_all(&state.db)
+    .await?;
+    let next_cursor = if items.len() > usize::try_from(limit).unwrap_or(usize::MAX) {
+        items.truncate(items.len() - 1);
+        items
+            .last()
+            .map(|last| encode_cursor(last.created_at, last.id))
+    } else {
+        None
+    };
+    Ok(axum::Json(OrderPage { items, next_cursor }))
+}
+
+/// Places an order, from a JSON or an XML body.
+#[utoipa::path(post, path = "/v1/me/orders", tag = "orders", security(("bearer" = [])),
+    request_body(content(
+        (NewOrder = "application/json"),
+        (NewOrder = "application/xml"),
+    )),
+    responses(
+        (status = 201, description = "Order placed", body = Order,
+            headers(("Location" = String, description = "URL of the new order"))),
+        (status = 400, description = "Malformed body, or XML with a DOCTYPE", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Token lacks the orders:write scope", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Neither JSON nor XML", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn create_order(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonOrXml(order): JsonOrXml<NewOrder>,
+) -> ApiResult<(StatusCode, HeaderMap, axum::Json<Order>)> {
+    caller.require(scope::ORDERS_WRITE)?;
+    let (id, now) = (Uuid::new_v4(), db::now());
+    sqlx::query(
+        "INSERT INTO orders (id, owner_id, item, quantity, note, shipping_address, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+    )
+    .bind(id)
+    .bind(caller.user_id)
+    .bind(order.item.as_str())
+    .bind(order.quantity.get())
+    .bind(order.note.map(OrderNote::into_inner))
+    .bind(order.shipping_address.map(ShippingAddress::into_inner))
+    .bind(now)
+    .execute(&state.db)
+    .await?;
+    let created = fetch(&state, &caller, id).await?;
+    let mut headers = HeaderMap::new();
+    let location =
+        HeaderValue::from_str(&format!("/v1/me/orders/{id}")).map_err(anyhow::Error::from)?;
+    headers.insert(header::LOCATION, location);
+    Ok((StatusCode::CREATED, headers, axum::Json(created)))
+}
+
+/// Returns one of the caller's orders.
+#[utoipa::path(get, path = "/v1/me/orders/{id}", tag = "orders", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Order id")),
+    responses(
+        (status = 200, description = "The order", body = Order),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Token lacks the orders:read scope", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such order of the caller", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn get_order(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<axum::Json<Order>> {
+    caller.require(scope::ORDERS_READ)?;
+    fetch(&state, &caller, id).await.map(axum::Json)
+}
+
+/// Changes some fields of one of the caller's orders.
+#[utoipa::path(patch, path = "/v1/me/orders/{id}", tag = "orders", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Order id")),
+    request_body = OrderChanges,
+    responses(
+        (status = 200, description = "The changed order", body = Order),
+        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Token lacks the orders:write scope", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such order of the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn update_order(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    Json(changes): Json<OrderChanges>,
+) -> ApiResult<axum::Json<Order>> {
+    caller.require(scope::ORDERS_WRITE)?;
+    let updated = sqlx::query(
+        "UPDATE orders SET item = COALESCE($3, item), quantity = COALESCE($4, quantity), \
+         note = COALESCE($5, note), shipping_address = COALESCE($6, shipping_address), updated_at = $7 \
+         WHERE id = $1 AND owner_id = $2",
+    )
+    .bind(id)
+    .bind(caller.user_id)
+    .bind(changes.item.map(OrderItem::into_inner))
+    .bind(changes.quantity.map(Quantity::get))
+    .bind(changes.note.map(OrderNote::into_inner))
+    .bind(changes.shipping_address.map(ShippingAddress::into_inner))
+    .bind(db::now())
+    .execute(&state.db)
+    .await?
+    .rows_affected();
+    if updated == 0 {
+        return Err(ApiError::NotFound);
+    }
+    fetch(&state, &caller, id).await.map(axum::Json)
+}
+
+/// Deletes one of the caller's orders.
+#[utoipa::path(delete, path = "/v1/me/orders/{id}", tag = "orders", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Order id")),
+    responses(
+        (status = 204, description = "Order deleted"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Token lacks the orders:write scope", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such order of the caller", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn delete_order(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
+    caller.require(scope::ORDERS_WRITE)?;
+    let deleted = sqlx::query("DELETE FROM orders WHERE id = $1 AND owner_id = $2")
+        .bind(id)
+        .bind(caller.user_id)
+        .execute(&state.db)
+        .await?
+        .rows_affected();
+    if deleted == 0 {
+        return Err(ApiError::NotFound);
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn fetch(state: &AppState, caller: &Caller, id: Uuid) -> ApiResult<Order> {
+    sqlx::query_as(SELECT_ORDER)
+        .bind(id)
+        .bind(caller.user_id)
+        .fetch_optional(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
+fn encode_cursor(created_at: OffsetDateTime, id: Uuid) -> String {
+    let mut bytes = created_at.unix_timestamp().to_be_bytes().to_vec();
+    bytes.extend_from_slice(id.as_bytes());
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn decode_cursor(cursor: &str) -> ApiResult<(OffsetDateTime, Uuid)> {
+    let invalid = || ApiError::BadRequest("cursor is not one this service issued".into());
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
+    let (secs, id) = bytes.split_at_checked(8).ok_or_else(invalid)?;
+    let secs = i64::from_be_bytes(secs.try_into().map_err(|_| invalid())?);
+    let time = OffsetDateTime::from_unix_timestamp(secs).map_err(|_| invalid())?;
+    let id = Uuid::from_slice(id).map_err(|_| invalid())?;
+    Ok((time, id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trips_and_rejects_garbage() {
+        let (time, id) = (db::now(), Uuid::new_v4());
+        assert_eq!(decode_cursor(&encode_cursor(time, id)).unwrap(), (time, id));
+        assert!(decode_cursor("not-a-cursor").is_err());
+        assert!(decode_cursor("").is_err());
+    }
+}

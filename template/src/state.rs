@@ -1,0 +1,14 @@
+use std::sync::Arc;
+
+use crate::{
+    auth::{Passwords, Tokens},
+    db::Db,
+};
+
+/// What every handler can reach; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub tokens: Arc<Tokens>,
+    pub passwords: Passwords,
+}

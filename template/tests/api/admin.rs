@@ -1,0 +1,80 @@
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+use crate::helpers::{PASSWORD, assert_problem, spawn_app};
+
+// OPS-05/PROC-09: without the admin scope the answer is 403, and nothing changes.
+#[tokio::test]
+async fn ops_05_only_admins_disable_users() {
+    let app = spawn_app().await;
+    let user = app.user().await;
+    let target = app.user().await;
+    let me: Value = app
+        .authed(Method::GET, "/v1/me", &target)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let path = format!("/v1/admin/users/{}/disable", me["id"].as_str().unwrap());
+    let response = app.authed(Method::POST, &path, &user).send().await.unwrap();
+    let problem = assert_problem(response, StatusCode::FORBIDDEN).await;
+    assert!(problem["detail"].as_str().unwrap().contains("admin"));
+    let response = app
+        .authed(Method::GET, "/v1/me", &target)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+// OPS-05/AUTH-04: disabling takes effect on the next request, and the
+// disabled account's login looks like any failed login.
+#[tokio::test]
+async fn ops_05_disabling_takes_effect_at_once() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let target = app.user().await;
+    let me: Value = app
+        .authed(Method::GET, "/v1/me", &target)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let path = format!("/v1/admin/users/{}/disable", me["id"].as_str().unwrap());
+    let response = app
+        .authed(Method::POST, &path, &admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+
+    let response = app
+        .authed(Method::GET, "/v1/me", &target)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, StatusCode::UNAUTHORIZED).await;
+    let disabled = assert_problem(
+        app.login(&target.email, PASSWORD).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    let unknown = assert_problem(
+        app.login("nobody@example.com", PASSWORD).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    assert_eq!(disabled, unknown);
+
+    let missing = format!("/v1/admin/users/{}/disable", uuid::Uuid::new_v4());
+    let response = app
+        .authed(Method::POST, &missing, &admin)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, StatusCode::NOT_FOUND).await;
+}

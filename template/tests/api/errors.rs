@@ -1,0 +1,94 @@
+use reqwest::{Method, StatusCode};
+
+use crate::helpers::{assert_problem, spawn_app};
+
+// OUT-08: unknown routes get a problem body, not an empty 404.
+#[tokio::test]
+async fn out_08_unknown_route_is_a_problem() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .get(app.url("/no/such/route"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, StatusCode::NOT_FOUND).await;
+}
+
+// IN-01: a wrong method gets 405 with Allow and a problem body.
+#[tokio::test]
+async fn in_01_wrong_method_is_405_with_allow() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .request(Method::PUT, app.url("/v1/auth/login"))
+        .send()
+        .await
+        .unwrap();
+    let allow = response.headers().get("allow").cloned();
+    assert_problem(response, StatusCode::METHOD_NOT_ALLOWED).await;
+    assert_eq!(allow.expect("Allow header"), "POST");
+}
+
+// IN-03: a body that is not JSON where JSON is expected gets 415.
+#[tokio::test]
+async fn in_03_wrong_content_type_is_415() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .post(app.url("/v1/auth/login"))
+        .header("content-type", "text/plain")
+        .body("email=a@b.c")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
+}
+
+// IN-04: malformed JSON is a 400 problem, and internal detail never leaks (OUT-08).
+#[tokio::test]
+async fn in_04_malformed_json_is_400() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .post(app.url("/v1/auth/login"))
+        .header("content-type", "application/json")
+        .body("{\"email\": ")
+        .send()
+        .await
+        .unwrap();
+    let body = assert_problem(response, StatusCode::BAD_REQUEST).await;
+    let text = body.to_string();
+    for leak in ["serde", "axum", "sqlx", "src/", ".rs"] {
+        assert!(!text.contains(leak), "{leak} leaked in {text}");
+    }
+}
+
+// IN-04: an oversized body gets 413 before it is read whole.
+#[tokio::test]
+async fn in_04_oversized_body_is_413() {
+    let app = spawn_app().await;
+    let huge = serde_json::json!({ "email": "a@example.com", "password": "x".repeat(200 * 1024) })
+        .to_string();
+    let response = app
+        .client
+        .post(app.url("/v1/auth/register"))
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, StatusCode::PAYLOAD_TOO_LARGE).await;
+}
+
+// OPS-01: every response carries a request id.
+#[tokio::test]
+async fn ops_01_responses_carry_a_request_id() {
+    let app = spawn_app().await;
+    let response = app.client.get(app.url("/healthz")).send().await.unwrap();
+    let id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
+}

@@ -1,0 +1,24 @@
+use reqwest::StatusCode;
+
+use crate::helpers::{assert_problem, spawn_app};
+
+#[tokio::test]
+async fn healthz_and_readyz_answer_200() {
+    let app = spawn_app().await;
+    for path in ["/healthz", "/readyz"] {
+        let response = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+    }
+}
+
+// OUT-07: readiness turns into a 503 problem when the database is gone.
+#[tokio::test]
+async fn out_07_readyz_is_503_when_database_is_unreachable() {
+    let app = spawn_app().await;
+    app.db.close().await;
+    let response = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_problem(response, StatusCode::SERVICE_UNAVAILABLE).await;
+    // Liveness does not depend on the database.
+    let response = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}

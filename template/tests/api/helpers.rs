@@ -1,0 +1,217 @@
+use std::time::Duration;
+
+use base64::{Engine, engine::general_purpose::STANDARD};
+use reqwest::{Response, StatusCode};
+use serde_json::{Value, json};
+
+use {{crate_name}}::{
+    auth::Passwords,
+    cli::upsert_admin,
+    config::Settings,
+    db::{self, Db},
+    domain::{Email, Password},
+    startup::Application,
+};
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct TestApp {
+    pub address: String,
+    pub admin_address: String,
+    pub client: reqwest::Client,
+    pub db: Db,
+    database_url: String,
+}
+
+/// A registered, logged-in user.
+pub struct TestUser {
+    pub email: String,
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+/// Starts the real application on free ports with a database of its own.
+pub async fn spawn_app() -> TestApp {
+    let database_url = fresh_database_url();
+    let key = STANDARD.encode((0..48).map(|_| rand::random::<u8>()).collect::<Vec<u8>>());
+    let url = database_url.clone();
+    let settings = Settings::from_lookup(move |name| match name {
+        "APP_DATABASE_URL" => Some(url.clone()),
+        "APP_JWT_SECRET" => Some(key.clone()),
+        "APP_LISTEN_ADDR" | "APP_ADMIN_ADDR" => Some("127.0.0.1:0".into()),
+        _ => None,
+    })
+    .expect("test settings are valid");
+    let db = db::connect(&database_url.clone().into())
+        .await
+        .expect("database");
+    db::migrate(&db).await.expect("migrations");
+    let app = Application::build_with_pool(settings, db.clone())
+        .await
+        .expect("app builds");
+    let address = format!("http://{}", app.api_addr().unwrap());
+    let admin_address = format!("http://{}", app.admin_addr().unwrap());
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    TestApp {
+        address,
+        admin_address,
+        client,
+        db,
+        database_url,
+    }
+}
+{% if database == "postgres" %}
+/// A new, uniquely named database on the server of `TEST_DATABASE_URL`; the
+/// application creates it on connect.
+fn fresh_database_url() -> String {
+    let base = std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let server = base
+        .rsplit_once('/')
+        .map_or(base.as_str(), |(server, _)| server);
+    format!("{server}/test_{}", uuid::Uuid::new_v4().simple())
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        use sqlx::migrate::MigrateDatabase;
+        let url = self.database_url.clone();
+        // Drop runs inside the test's runtime; a thread of its own can block.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime
+                .block_on(sqlx::Postgres::force_drop_database(&url))
+                .map_err(std::io::Error::other)
+        })
+        .join();
+    }
+}
+{%- else %}
+/// A new SQLite file in the system's temporary directory.
+fn fresh_database_url() -> String {
+    let path = std::env::temp_dir().join(format!(
+        "{}-test-{}.db",
+        env!("CARGO_PKG_NAME"),
+        uuid::Uuid::new_v4()
+    ));
+    format!("sqlite://{}", path.display())
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(path) = self.database_url.strip_prefix("sqlite://") {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+{%- endif %}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn register(&self, email: &str, password: &str) -> Response {
+        self.post_json(
+            "/v1/auth/register",
+            &json!({ "email": email, "password": password }),
+        )
+        .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Response {
+        self.post_json(
+            "/v1/auth/login",
+            &json!({ "email": email, "password": password }),
+        )
+        .await
+    }
+
+    /// Registers a new user and logs it in.
+    pub async fn user(&self) -> TestUser {
+        let email = format!("user-{}@example.com", uuid::Uuid::new_v4());
+        assert_eq!(
+            self.register(&email, PASSWORD).await.status(),
+            StatusCode::ACCEPTED
+        );
+        self.log_in(&email).await
+    }
+
+    /// A logged-in administrator, created as `create-admin` does.
+    pub async fn admin(&self) -> TestUser {
+        let email = format!("admin-{}@example.com", uuid::Uuid::new_v4());
+        upsert_admin(
+            &self.db,
+            &Passwords::new(1).await.unwrap(),
+            &Email::try_from(email.clone()).unwrap(),
+            Password::try_from(PASSWORD.to_owned()).unwrap(),
+        )
+        .await
+        .unwrap();
+        self.log_in(&email).await
+    }
+
+    pub async fn log_in(&self, email: &str) -> TestUser {
+        let response = self.login(email, PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = response.json().await.unwrap();
+        TestUser {
+            email: email.to_owned(),
+            access_token: body["access_token"].as_str().unwrap().to_owned(),
+            refresh_token: body["refresh_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// A request with the user's bearer token.
+    pub fn authed(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        user: &TestUser,
+    ) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(&user.access_token)
+    }
+
+    pub async fn create_order(&self, user: &TestUser, body: &Value) -> Response {
+        self.authed(reqwest::Method::POST, "/v1/me/orders", user)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// Asserts an RFC 9457 problem with `status`, and returns its body.
+pub async fn assert_problem(response: Response, status: StatusCode) -> Value {
+    assert_eq!(response.status(), status);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json",
+        "a {status} must be a problem"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], status.as_u16());
+    assert!(
+        body["title"].is_string() && body["type"].is_string(),
+        "{body}"
+    );
+    body
+}

@@ -1,0 +1,11 @@
+//! Black-box tests: each starts the real server on port 0 with a fresh
+//! database and talks to it over HTTP. Test names carry the checklist ids
+//! they prove.
+mod admin;
+mod auth;
+mod errors;
+mod health;
+mod helpers;
+mod openapi;
+mod orders;
+mod sessions;

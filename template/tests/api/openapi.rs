@@ -1,0 +1,115 @@
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+use {{crate_name}}::routes::PUBLIC_PATHS;
+
+use crate::helpers::{assert_problem, spawn_app};
+
+async fn document(app: &crate::helpers::TestApp) -> Value {
+    let response = app
+        .client
+        .get(format!("{}/openapi.json", app.admin_address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+// OPS-04: the OpenAPI document (3.1) and metrics are on the admin listener only.
+#[tokio::test]
+async fn ops_04_docs_and_metrics_only_on_admin_listener() {
+    let app = spawn_app().await;
+    let doc = document(&app).await;
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
+    for path in ["/openapi.json", "/metrics"] {
+        let response = app.client.get(app.url(path)).send().await.unwrap();
+        assert_problem(response, StatusCode::NOT_FOUND).await;
+    }
+}
+
+// OPS-03: request counts by route and status are exported.
+#[tokio::test]
+async fn ops_03_metrics_count_requests_by_route() {
+    let app = spawn_app().await;
+    app.client.get(app.url("/healthz")).send().await.unwrap();
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.admin_address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(metrics.status(), StatusCode::OK);
+    let text = metrics.text().await.unwrap();
+    assert!(
+        text.lines().any(|l| l.starts_with("http_requests_total")
+            && l.contains("route=\"/healthz\"")
+            && l.contains("status=\"200\"")),
+        "{text}"
+    );
+}
+
+// PROC-01: every route in the inventory needs a token unless it is on the public list.
+#[tokio::test]
+async fn proc_01_every_non_public_route_requires_authentication() {
+    let app = spawn_app().await;
+    let doc = document(&app).await;
+    let paths = doc["paths"].as_object().unwrap();
+    let mut checked = 0;
+    for (path, item) in paths {
+        // Concrete ids for templated segments.
+        let concrete = path.replace("{id}", &uuid::Uuid::new_v4().to_string());
+        for method in item.as_object().unwrap().keys() {
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let response = app
+                .client
+                .request(method.clone(), app.url(&concrete))
+                .send()
+                .await
+                .unwrap();
+            if PUBLIC_PATHS.contains(&path.as_str()) {
+                assert_ne!(
+                    response.status(),
+                    StatusCode::UNAUTHORIZED,
+                    "{method} {path} is public"
+                );
+            } else {
+                assert_problem(response, StatusCode::UNAUTHORIZED).await;
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 10, "only {checked} protected operations found");
+}
+
+// OPS-07: every schema property is described and every operation documents
+// its error statuses as problem+json.
+#[tokio::test]
+async fn ops_07_contract_is_described() {
+    let app = spawn_app().await;
+    let doc = document(&app).await;
+    for (name, schema) in doc["components"]["schemas"].as_object().unwrap() {
+        for (field, property) in schema["properties"].as_object().into_iter().flatten() {
+            assert!(
+                property["description"].is_string(),
+                "{name}.{field} has no description"
+            );
+        }
+    }
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                if status.starts_with('4') || status.starts_with('5') {
+                    assert!(
+                        response["content"]["application/problem+json"].is_object(),
+                        "{method} {path} {status} is not documented as a problem"
+                    );
+                }
+            }
+        }
+    }
+}

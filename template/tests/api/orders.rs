@@ -1,0 +1,358 @@
+use std::collections::HashSet;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{assert_problem, spawn_app};
+
+// PROC-03: a new order gets a random (v4) UUID and a Location header.
+#[tokio::test]
+async fn proc_03_create_order_returns_uuid_and_location() {
+    let app = spawn_app().await;
+    let user = app.user().await;
+    let response = app
+        .create_order(
+            &user,
+            &json!({ "item": "tea", "quantity": 2, "note": "green" }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let order: Value = response.json().await.unwrap();
+    let id = uuid::Uuid::parse_str(order["id"].as_str().unwrap()).unwrap();
+    assert_eq!(id.get_version_num(), 4);
+    assert_eq!(location, format!("/v1/me/orders/{id}"));
+    assert_eq!(
+        (order["item"].clone(), order["quantity"].clone()),
+        (json!("tea"), json!(2))
+    );
+    let fetched: Value = app
+        .authed(Method::GET, &location, &user)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(fetched, order);
+}
+
+// PROC-04: a valid XML order works like JSON.
+#[tokio::test]
+async fn proc_04_xml_orders_are_accepted() {
+    let app = spawn_app().await;
+    let user = app.user().await;
+    let response = app
+        .authed(Method::POST, "/v1/me/orders", &user)
+        .header("content-type", "application/xml")
+        .body("<?xml version=\"1.0\"?><order><item>coffee</item><quantity>3</quantity></order>")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let order: Value = response.json().await.unwrap();
+    assert_eq!(
+        (order["item"].clone(), order["quantity"].clone()),
+        (json!("coffee"), json!(3))
+    );
+}
+
+// PROC-04: XXE and entity expansion payloads are refused with 400 and nothing is stored.
+#[tokio::test]
+async fn proc_04_xml_doctype_is_refused() {
+    let app = spawn_app().await;
+    let user = app.user().await;
+    let payloads = [
+        r#"<?xml version="1.0"?><!DOCTYPE order [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><order><item>&xxe;</item><quantity>1</quantity></order>"#,
+        r#"<!DOCTYPE order [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><order><item>&b;</item><quantity>1</quantity></order>"#,
+        r#"<!DOCTYPE order [<!ENTITY % p SYSTEM "http://127.0.0.1:9/x.dtd"> %p;]><order><item>x</item><quantity>1</quantity></order>"#,
+    ];
+    for payload in payloads {
+        let response = app
+            .authed(Method::POST, "/v1/me/orders", &user)
+            .header("content-type", "application/xml")
+            .body(payload)
+            .send()
+            .await
+            .unwrap();
+        assert_problem(response, StatusCode::BAD_REQUEST).await;
+    }
+    let page: Value = app
+        .authed(Method::GET, "/v1/me/orders", &user)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["items"], json!([]));
+}
+
+// IN-03: an order body that is neither JSON nor XML gets 415.
+#[tokio::test]
+async fn in_03_order_in_other_format_is_415() {
+    let app = spawn_app().await;
+    let user = app.user().await;
+    let response = app
+        .authed(Method::POST, "/v1/me/orders", &user)
+        .header("content-type", "text/csv")
+        .body("tea,1")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
+}
+
+// IN-04: out-of-range fields are refused with the field named.
+#[tokio::test]
+async fn in_04_order_fields_are_validated() {
+    let app = spawn_app().await;
+    let user = app.user().await;
+    let cases = [
+        (json!({ "item": "", "quantity": 1 }), "item"),
+        (json!({ "item": "x".repeat(201), "quantity": 1 }), "item"),
+        (json!({ "item": "tea", "quantity": 0 }), "quantity"),
+        (json!({ "item": "tea", "quantity": 1001 }), "quantity"),
+        (
+            json!({ "item": "tea", "quantity": 1, "note": "n".repeat(1001) }),
+            "note",
+        ),
+        (
+            json!({ "item": "tea", "quantity": 1, "shipping_address": "s".repeat(501) }),
+            "shipping_address",
+        ),
+    ];
+    for (body, field) in cases {
+        let problem = assert_problem(
+            app.create_order(&user, &body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert!(
+            problem["detail"].as_str().unwrap().contains(field),
+            "{problem}"
+        );
+    }
+}
+
+// IN-06: an id or owner in the body is refused, not applied.
+#[tokio::test]
+async fn in_06_mass_assignment_is_refused() {
+    let app = spawn_app().await;
+    let user = app.user().await;
+    let other = app.user().await;
+    let body = json!({ "item": "tea", "quantity": 1, "id": uuid::Uuid::new_v4(), "owner_id": uuid::Uuid::new_v4() });
+    assert_problem(
+        app.create_order(&user, &body).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    let created: Value = app
+        .create_order(&user, &json!({ "item": "tea", "quantity": 1 }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let path = format!("/v1/me/orders/{}", created["id"].as_str().unwrap());
+    let response = app
+        .authed(Method::PATCH, &path, &user)
+        .json(&json!({ "owner_id": other.email }))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+}
+
+// PROC-02: another user's order answers exactly like a missing one.
+#[tokio::test]
+async fn proc_02_other_users_orders_look_missing() {
+    let app = spawn_app().await;
+    let owner = app.user().await;
+    let intruder = app.user().await;
+    let order: Value = app
+        .create_order(&owner, &json!({ "item": "tea", "quantity": 1 }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let theirs = format!("/v1/me/orders/{}", order["id"].as_str().unwrap());
+    let missing = format!("/v1/me/orders/{}", uuid::Uuid::new_v4());
+    for method in [Method::GET, Method::DELETE] {
+        let a = app
+            .authed(method.clone(), &theirs, &intruder)
+            .send()
+            .await
+            .unwrap();
+        let b = app
+            .authed(method.clone(), &missing, &intruder)
+            .send()
+            .await
+            .unwrap();
+        let (a, b) = (
+            assert_problem(a, StatusCode::NOT_FOUND).await,
+            assert_problem(b, StatusCode::NOT_FOUND).await,
+        );
+        assert_eq!(a, b, "{method}");
+    }
+    let patch = app
+        .authed(Method::PATCH, &theirs, &intruder)
+        .json(&json!({ "quantity": 9 }))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(patch, StatusCode::NOT_FOUND).await;
+    // The owner's order is untouched.
+    let mine: Value = app
+        .authed(Method::GET, &theirs, &owner)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mine["quantity"], 1);
+    let page: Value = app
+        .authed(Method::GET, "/v1/me/orders", &intruder)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["items"], json!([]));
+}
+
+#[tokio::test]
+async fn orders_can_be_changed_and_deleted() {
+    let app = spawn_app().await;
+    let user = app.user().await;
+    let order: Value = app
+        .create_order(&user, &json!({ "item": "tea", "quantity": 1 }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let path = format!("/v1/me/orders/{}", order["id"].as_str().unwrap());
+    let changed: Value = app
+        .authed(Method::PATCH, &path, &user)
+        .json(&json!({ "quantity": 5, "shipping_address": "1 Main St" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (changed["item"].clone(), changed["quantity"].clone()),
+        (json!("tea"), json!(5))
+    );
+    assert_eq!(changed["shipping_address"], "1 Main St");
+    let deleted = app
+        .authed(Method::DELETE, &path, &user)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let gone = app.authed(Method::GET, &path, &user).send().await.unwrap();
+    assert_problem(gone, StatusCode::NOT_FOUND).await;
+}
+
+// Cursor paging visits every order exactly once, newest first.
+#[tokio::test]
+async fn listing_pages_through_every_order_once() {
+    let app = spawn_app().await;
+    let user = app.user().await;
+    let mut created = HashSet::new();
+    for n in 0..25 {
+        let order: Value = app
+            .create_order(
+                &user,
+                &json!({ "item": format!("item {n}"), "quantity": 1 }),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        created.insert(order["id"].as_str().unwrap().to_owned());
+    }
+    let (mut seen, mut cursor, mut pages) = (Vec::new(), None::<String>, 0);
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/v1/me/orders?limit=10&cursor={c}"),
+            None => "/v1/me/orders?limit=10".to_owned(),
+        };
+        let page: Value = app
+            .authed(Method::GET, &path, &user)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        pages += 1;
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 10);
+        seen.extend(items.iter().map(|o| {
+            (
+                o["created_at"].as_str().unwrap().to_owned(),
+                o["id"].as_str().unwrap().to_owned(),
+            )
+        }));
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    let ids: HashSet<_> = seen.iter().map(|(_, id)| id.clone()).collect();
+    assert_eq!((seen.len(), ids), (25, created));
+    assert!(seen.windows(2).all(|w| w[0].0 >= w[1].0), "newest first");
+}
+
+// IN-04: limit outside 1..=100 and forged cursors are 400s.
+#[tokio::test]
+async fn in_04_bad_paging_parameters_are_400() {
+    let app = spawn_app().await;
+    let user = app.user().await;
+    for query in ["limit=0", "limit=101", "limit=abc", "cursor=forged"] {
+        let response = app
+            .authed(Method::GET, &format!("/v1/me/orders?{query}"), &user)
+            .send()
+            .await
+            .unwrap();
+        assert_problem(response, StatusCode::BAD_REQUEST).await;
+    }
+}
+
+// PROC-05: SQL in input is stored as text and changes nothing else.
+#[tokio::test]
+async fn proc_05_sql_in_input_is_inert() {
+    let app = spawn_app().await;
+    let user = app.user().await;
+    let evil = "x'); DELETE FROM orders; --";
+    let order: Value = app
+        .create_order(
+            &user,
+            &json!({ "item": evil, "quantity": 1, "note": "' OR '1'='1" }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(order["item"], evil);
+    let second = app
+        .create_order(&user, &json!({ "item": "tea", "quantity": 1 }))
+        .await;
+    assert_eq!(second.status(), StatusCode::CREATED);
+    let page: Value = app
+        .authed(Method::GET, "/v1/me/orders", &user)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+    let response = app.login("a'--@example.com", "' OR '1'='1' --").await;
+    assert_problem(response, StatusCode::UNAUTHORIZED).await;
+}
