@@ -9,23 +9,12 @@ async fn ops_05_only_admins_disable_users() {
     let app = spawn_app().await;
     let user = app.user().await;
     let target = app.user().await;
-    let me: Value = app
-        .authed(Method::GET, "/v1/me", &target)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me: Value = app.get_json("/v1/me", &target).await;
     let path = format!("/v1/admin/users/{}/disable", me["id"].as_str().unwrap());
-    let response = app.authed(Method::POST, &path, &user).send().await.unwrap();
+    let response = app.call(Method::POST, &path, &user).await;
     let problem = assert_problem(response, StatusCode::FORBIDDEN).await;
     assert!(problem["detail"].as_str().unwrap().contains("admin"));
-    let response = app
-        .authed(Method::GET, "/v1/me", &target)
-        .send()
-        .await
-        .unwrap();
+    let response = app.call(Method::GET, "/v1/me", &target).await;
     assert_eq!(response.status(), StatusCode::OK);
 }
 
@@ -36,27 +25,12 @@ async fn ops_05_disabling_takes_effect_at_once() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let target = app.user().await;
-    let me: Value = app
-        .authed(Method::GET, "/v1/me", &target)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me: Value = app.get_json("/v1/me", &target).await;
     let path = format!("/v1/admin/users/{}/disable", me["id"].as_str().unwrap());
-    let response = app
-        .authed(Method::POST, &path, &admin)
-        .send()
-        .await
-        .unwrap();
+    let response = app.call(Method::POST, &path, &admin).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
 
-    let response = app
-        .authed(Method::GET, "/v1/me", &target)
-        .send()
-        .await
-        .unwrap();
+    let response = app.call(Method::GET, "/v1/me", &target).await;
     assert_problem(response, StatusCode::UNAUTHORIZED).await;
     let disabled = assert_problem(
         app.login(&target.email, PASSWORD).await,
@@ -71,10 +45,6 @@ async fn ops_05_disabling_takes_effect_at_once() {
     assert_eq!(disabled, unknown);
 
     let missing = format!("/v1/admin/users/{}/disable", uuid::Uuid::new_v4());
-    let response = app
-        .authed(Method::POST, &missing, &admin)
-        .send()
-        .await
-        .unwrap();
+    let response = app.call(Method::POST, &missing, &admin).await;
     assert_problem(response, StatusCode::NOT_FOUND).await;
 }

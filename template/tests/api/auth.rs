@@ -127,11 +127,7 @@ async fn jwt_02_foreign_tokens_are_refused() {
     let app = spawn_app().await;
     let other = spawn_app().await;
     let foreign = other.user().await;
-    let response = app
-        .authed(Method::GET, "/v1/me", &foreign)
-        .send()
-        .await
-        .unwrap();
+    let response = app.call(Method::GET, "/v1/me", &foreign).await;
     assert_problem(response, StatusCode::UNAUTHORIZED).await;
     let response = app
         .client
@@ -148,12 +144,7 @@ async fn jwt_02_foreign_tokens_are_refused() {
 async fn jwt_03_refresh_rotates_and_reuse_revokes_the_session() {
     let app = spawn_app().await;
     let user = app.user().await;
-    let refreshed = app
-        .post_json(
-            "/v1/auth/refresh",
-            &json!({ "refresh_token": user.refresh_token }),
-        )
-        .await;
+    let refreshed = app.refresh(&json!(user.refresh_token)).await;
     assert_eq!(refreshed.status(), StatusCode::OK);
     let pair: Value = refreshed.json().await.unwrap();
     assert_ne!(pair["refresh_token"].as_str().unwrap(), user.refresh_token);
@@ -168,12 +159,7 @@ async fn jwt_03_refresh_rotates_and_reuse_revokes_the_session() {
     assert_eq!(me.status(), StatusCode::OK);
 
     // Replaying the spent token: refused, and the whole session dies.
-    let replay = app
-        .post_json(
-            "/v1/auth/refresh",
-            &json!({ "refresh_token": user.refresh_token }),
-        )
-        .await;
+    let replay = app.refresh(&json!(user.refresh_token)).await;
     assert_problem(replay, StatusCode::UNAUTHORIZED).await;
     let me = app
         .client
@@ -183,12 +169,7 @@ async fn jwt_03_refresh_rotates_and_reuse_revokes_the_session() {
         .await
         .unwrap();
     assert_problem(me, StatusCode::UNAUTHORIZED).await;
-    let next = app
-        .post_json(
-            "/v1/auth/refresh",
-            &json!({ "refresh_token": pair["refresh_token"] }),
-        )
-        .await;
+    let next = app.refresh(&json!(pair["refresh_token"])).await;
     assert_problem(next, StatusCode::UNAUTHORIZED).await;
 }
 
@@ -197,24 +178,11 @@ async fn jwt_03_refresh_rotates_and_reuse_revokes_the_session() {
 async fn auth_07_logout_revokes_on_next_request() {
     let app = spawn_app().await;
     let user = app.user().await;
-    let response = app
-        .authed(Method::POST, "/v1/auth/logout", &user)
-        .send()
-        .await
-        .unwrap();
+    let response = app.call(Method::POST, "/v1/auth/logout", &user).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    let response = app
-        .authed(Method::GET, "/v1/me", &user)
-        .send()
-        .await
-        .unwrap();
+    let response = app.call(Method::GET, "/v1/me", &user).await;
     assert_problem(response, StatusCode::UNAUTHORIZED).await;
-    let refresh = app
-        .post_json(
-            "/v1/auth/refresh",
-            &json!({ "refresh_token": user.refresh_token }),
-        )
-        .await;
+    let refresh = app.refresh(&json!(user.refresh_token)).await;
     assert_problem(refresh, StatusCode::UNAUTHORIZED).await;
 }
 
@@ -223,11 +191,7 @@ async fn auth_07_logout_revokes_on_next_request() {
 async fn out_06_me_returns_only_public_fields() {
     let app = spawn_app().await;
     let user = app.user().await;
-    let response = app
-        .authed(Method::GET, "/v1/me", &user)
-        .send()
-        .await
-        .unwrap();
+    let response = app.call(Method::GET, "/v1/me", &user).await;
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();
     let mut keys: Vec<_> = body.as_object().unwrap().keys().cloned().collect();

@@ -17,10 +17,13 @@ pub const PASSWORD: &str = "correct horse battery staple";
 
 pub struct TestApp {
     pub address: String,
+    pub api_addr: std::net::SocketAddr,
     pub admin_address: String,
     pub client: reqwest::Client,
     pub db: Db,
     database_url: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 /// A registered, logged-in user.
@@ -49,9 +52,13 @@ pub async fn spawn_app() -> TestApp {
     let app = Application::build_with_pool(settings, db.clone())
         .await
         .expect("app builds");
-    let address = format!("http://{}", app.api_addr().unwrap());
+    let api_addr = app.api_addr().unwrap();
+    let address = format!("http://{api_addr}");
     let admin_address = format!("http://{}", app.admin_addr().unwrap());
-    tokio::spawn(app.run_until_stopped());
+    let (stop, stopped) = tokio::sync::oneshot::channel();
+    let server = tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(30))
@@ -59,10 +66,13 @@ pub async fn spawn_app() -> TestApp {
         .unwrap();
     TestApp {
         address,
+        api_addr,
         admin_address,
         client,
         db,
         database_url,
+        stop: Some(stop),
+        server: Some(server),
     }
 }
 {% if database == "postgres" %}
@@ -114,6 +124,14 @@ impl Drop for TestApp {
 {%- endif %}
 
 impl TestApp {
+    /// Starts a graceful shutdown and returns the server task to await.
+    pub fn shut_down(&mut self) -> tokio::task::JoinHandle<std::io::Result<()>> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.server.take().expect("server running")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
@@ -188,6 +206,24 @@ impl TestApp {
         self.client
             .request(method, self.url(path))
             .bearer_auth(&user.access_token)
+    }
+
+    pub async fn call(&self, method: reqwest::Method, path: &str, user: &TestUser) -> Response {
+        self.authed(method, path, user).send().await.unwrap()
+    }
+
+    pub async fn get_json(&self, path: &str, user: &TestUser) -> Value {
+        let response = self.call(reqwest::Method::GET, path, user).await;
+        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
+        response.json().await.unwrap()
+    }
+
+    pub async fn refresh(&self, refresh_token: &Value) -> Response {
+        self.post_json(
+            "/v1/auth/refresh",
+            &json!({ "refresh_token": refresh_token }),
+        )
+        .await
     }
 
     pub async fn create_order(&self, user: &TestUser, body: &Value) -> Response {

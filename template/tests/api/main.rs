@@ -9,3 +9,4 @@ mod helpers;
 mod openapi;
 mod orders;
 mod sessions;
+mod shutdown;

@@ -26,14 +26,7 @@ async fn proc_03_create_order_returns_uuid_and_location() {
         (order["item"].clone(), order["quantity"].clone()),
         (json!("tea"), json!(2))
     );
-    let fetched: Value = app
-        .authed(Method::GET, &location, &user)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let fetched: Value = app.get_json(&location, &user).await;
     assert_eq!(fetched, order);
 }
 
@@ -77,14 +70,7 @@ async fn proc_04_xml_doctype_is_refused() {
             .unwrap();
         assert_problem(response, StatusCode::BAD_REQUEST).await;
     }
-    let page: Value = app
-        .authed(Method::GET, "/v1/me/orders", &user)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Value = app.get_json("/v1/me/orders", &user).await;
     assert_eq!(page["items"], json!([]));
 }
 
@@ -178,16 +164,8 @@ async fn proc_02_other_users_orders_look_missing() {
     let theirs = format!("/v1/me/orders/{}", order["id"].as_str().unwrap());
     let missing = format!("/v1/me/orders/{}", uuid::Uuid::new_v4());
     for method in [Method::GET, Method::DELETE] {
-        let a = app
-            .authed(method.clone(), &theirs, &intruder)
-            .send()
-            .await
-            .unwrap();
-        let b = app
-            .authed(method.clone(), &missing, &intruder)
-            .send()
-            .await
-            .unwrap();
+        let a = app.call(method.clone(), &theirs, &intruder).await;
+        let b = app.call(method.clone(), &missing, &intruder).await;
         let (a, b) = (
             assert_problem(a, StatusCode::NOT_FOUND).await,
             assert_problem(b, StatusCode::NOT_FOUND).await,
@@ -202,23 +180,9 @@ async fn proc_02_other_users_orders_look_missing() {
         .unwrap();
     assert_problem(patch, StatusCode::NOT_FOUND).await;
     // The owner's order is untouched.
-    let mine: Value = app
-        .authed(Method::GET, &theirs, &owner)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let mine: Value = app.get_json(&theirs, &owner).await;
     assert_eq!(mine["quantity"], 1);
-    let page: Value = app
-        .authed(Method::GET, "/v1/me/orders", &intruder)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Value = app.get_json("/v1/me/orders", &intruder).await;
     assert_eq!(page["items"], json!([]));
 }
 
@@ -247,13 +211,9 @@ async fn orders_can_be_changed_and_deleted() {
         (json!("tea"), json!(5))
     );
     assert_eq!(changed["shipping_address"], "1 Main St");
-    let deleted = app
-        .authed(Method::DELETE, &path, &user)
-        .send()
-        .await
-        .unwrap();
+    let deleted = app.call(Method::DELETE, &path, &user).await;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
-    let gone = app.authed(Method::GET, &path, &user).send().await.unwrap();
+    let gone = app.call(Method::GET, &path, &user).await;
     assert_problem(gone, StatusCode::NOT_FOUND).await;
 }
 
@@ -281,14 +241,7 @@ async fn listing_pages_through_every_order_once() {
             Some(c) => format!("/v1/me/orders?limit=10&cursor={c}"),
             None => "/v1/me/orders?limit=10".to_owned(),
         };
-        let page: Value = app
-            .authed(Method::GET, &path, &user)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page: Value = app.get_json(&path, &user).await;
         pages += 1;
         let items = page["items"].as_array().unwrap();
         assert!(items.len() <= 10);
@@ -316,10 +269,8 @@ async fn in_04_bad_paging_parameters_are_400() {
     let user = app.user().await;
     for query in ["limit=0", "limit=101", "limit=abc", "cursor=forged"] {
         let response = app
-            .authed(Method::GET, &format!("/v1/me/orders?{query}"), &user)
-            .send()
-            .await
-            .unwrap();
+            .call(Method::GET, &format!("/v1/me/orders?{query}"), &user)
+            .await;
         assert_problem(response, StatusCode::BAD_REQUEST).await;
     }
 }
@@ -344,14 +295,7 @@ async fn proc_05_sql_in_input_is_inert() {
         .create_order(&user, &json!({ "item": "tea", "quantity": 1 }))
         .await;
     assert_eq!(second.status(), StatusCode::CREATED);
-    let page: Value = app
-        .authed(Method::GET, "/v1/me/orders", &user)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Value = app.get_json("/v1/me/orders", &user).await;
     assert_eq!(page["items"].as_array().unwrap().len(), 2);
     let response = app.login("a'--@example.com", "' OR '1'='1' --").await;
     assert_problem(response, StatusCode::UNAUTHORIZED).await;

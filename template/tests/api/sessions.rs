@@ -9,14 +9,7 @@ async fn auth_07_users_revoke_their_own_sessions() {
     let app = spawn_app().await;
     let laptop = app.user().await;
     let phone = app.log_in(&laptop.email).await;
-    let list: Value = app
-        .authed(Method::GET, "/v1/me/sessions", &laptop)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json("/v1/me/sessions", &laptop).await;
     let items = list["items"].as_array().unwrap();
     assert_eq!(items.len(), 2);
     let phone_session = items.iter().find(|s| s["current"] == false).unwrap()["id"]
@@ -34,17 +27,9 @@ async fn auth_07_users_revoke_their_own_sessions() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    let response = app
-        .authed(Method::GET, "/v1/me", &phone)
-        .send()
-        .await
-        .unwrap();
+    let response = app.call(Method::GET, "/v1/me", &phone).await;
     assert_problem(response, StatusCode::UNAUTHORIZED).await;
-    let response = app
-        .authed(Method::GET, "/v1/me", &laptop)
-        .send()
-        .await
-        .unwrap();
+    let response = app.call(Method::GET, "/v1/me", &laptop).await;
     assert_eq!(response.status(), StatusCode::OK);
 }
 
@@ -54,14 +39,7 @@ async fn proc_02_other_users_sessions_look_missing() {
     let app = spawn_app().await;
     let victim = app.user().await;
     let intruder = app.user().await;
-    let list: Value = app
-        .authed(Method::GET, "/v1/me/sessions", &victim)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json("/v1/me/sessions", &victim).await;
     let session = list["items"][0]["id"].as_str().unwrap().to_owned();
     let response = app
         .authed(
@@ -73,10 +51,6 @@ async fn proc_02_other_users_sessions_look_missing() {
         .await
         .unwrap();
     assert_problem(response, StatusCode::NOT_FOUND).await;
-    let response = app
-        .authed(Method::GET, "/v1/me", &victim)
-        .send()
-        .await
-        .unwrap();
+    let response = app.call(Method::GET, "/v1/me", &victim).await;
     assert_eq!(response.status(), StatusCode::OK);
 }
