@@ -74,6 +74,9 @@ pub enum ApiError {
     /// Missing, or owned by someone else: the two are indistinguishable (PROC-02).
     #[error("not found")]
     NotFound,
+    /// The client accepts no media type the route produces (IN-02).
+    #[error("not acceptable")]
+    NotAcceptable,
     /// The body exceeds the limit (IN-04).
     #[error("payload too large")]
     PayloadTooLarge,
@@ -94,6 +97,7 @@ impl ApiError {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -129,6 +133,7 @@ impl IntoResponse for ApiError {
                 tracing::error!(event = "internal_error", cause = format!("{cause:#}"));
                 None
             }
+            Self::NotAcceptable => Some("this API answers with application/json".into()),
             Self::Unauthorized | Self::NotFound | Self::PayloadTooLarge => None,
         };
         Problem::new(status, detail).into_response()

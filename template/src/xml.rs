@@ -21,7 +21,7 @@ fn check_structure(body: &str) -> Result<(), ApiError> {
     loop {
         match reader.read_event() {
             Ok(Event::DocType(_)) => {
-                tracing::warn!(event = "input_rejected", reason = "xml_doctype");
+                tracing::warn!(event = "input.rejected", reason = "xml_doctype");
                 return Err(ApiError::BadRequest(
                     "XML with a DOCTYPE is not accepted".into(),
                 ));

@@ -28,7 +28,7 @@ impl Caller {
         if self.scopes.split(' ').any(|s| s == scope) {
             Ok(())
         } else {
-            tracing::warn!(event = "authorization_denied", user_id = %self.user_id, scope);
+            tracing::warn!(event = "authz.denied", user_id = %self.user_id, scope);
             Err(ApiError::Forbidden(scope))
         }
     }
@@ -49,7 +49,7 @@ pub async fn require_auth(
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or(ApiError::Unauthorized)?;
     let Some(claims) = state.tokens.verify(token) else {
-        tracing::warn!(event = "token_rejected");
+        tracing::warn!(event = "auth.token_rejected", reason = "invalid_token");
         return Err(ApiError::Unauthorized);
     };
     let live: Option<(Uuid,)> = sqlx::query_as(
@@ -63,7 +63,7 @@ pub async fn require_auth(
     .fetch_optional(&state.db)
     .await?;
     if live.is_none() {
-        tracing::warn!(event = "session_rejected", session_id = %claims.sid);
+        tracing::warn!(event = "auth.token_rejected", reason = "session_ended", session_id = %claims.sid);
         return Err(ApiError::Unauthorized);
     }
     request.extensions_mut().insert(Caller {

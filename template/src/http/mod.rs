@@ -1,11 +1,16 @@
 //! Layers wrapped around every route: request ids, logging, metrics, limits,
 //! panics and the problem+json envelope for errors raised outside handlers.
+mod guards;
 mod metrics;
 mod problem;
 
 use std::time::Duration;
 
-use axum::{Router, http::StatusCode, middleware};
+use axum::{
+    Router,
+    http::{HeaderName, HeaderValue, StatusCode, header},
+    middleware,
+};
 use tower::ServiceBuilder;
 use tower_http::{
     LatencyUnit,
@@ -13,6 +18,7 @@ use tower_http::{
     limit::RequestBodyLimitLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     sensitive_headers::SetSensitiveRequestHeadersLayer,
+    set_header::SetResponseHeaderLayer,
     timeout::TimeoutLayer,
     trace::{DefaultOnResponse, TraceLayer},
 };
@@ -27,15 +33,29 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Wraps the API router in the service's standard layers, outermost first.
 pub fn layers(router: Router) -> Router {
-    let request_id = axum::http::HeaderName::from_static("x-request-id");
+    let request_id = HeaderName::from_static(guards::REQUEST_ID);
     // Outermost first. `Router::layer` runs these after routing, so the
     // matched route is known to metrics, and 404/405 responses pass through them.
     router.layer(
         ServiceBuilder::new()
+            .layer(middleware::map_request(guards::drop_malformed_request_id))
             .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+            // On every response, errors and panics included (OUT-01..04, OUT-09, OUT-12, ACC-03).
+            .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+            .layer(header(header::X_FRAME_OPTIONS, "DENY"))
+            .layer(header(
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; frame-ancestors 'none'",
+            ))
+            .layer(header(header::REFERRER_POLICY, "no-referrer"))
+            .layer(header(header::CACHE_CONTROL, "no-store"))
+            .layer(header(
+                header::STRICT_TRANSPORT_SECURITY,
+                "max-age=31536000; includeSubDomains",
+            ))
             .layer(SetSensitiveRequestHeadersLayer::new([
-                axum::http::header::AUTHORIZATION,
-                axum::http::header::COOKIE,
+                header::AUTHORIZATION,
+                header::COOKIE,
             ]))
             .layer(
                 TraceLayer::new_for_http()
@@ -62,10 +82,52 @@ pub fn layers(router: Router) -> Router {
             .layer(middleware::map_response(problem::problem_for_bare_errors))
             .layer(middleware::from_fn(metrics::record))
             .layer(CatchPanicLayer::custom(problem::panic_to_problem))
+            .layer(middleware::from_fn(guards::refuse_credentials_in_query))
+            .layer(middleware::from_fn(guards::require_acceptable))
             .layer(TimeoutLayer::with_status_code(
                 StatusCode::REQUEST_TIMEOUT,
                 REQUEST_TIMEOUT,
             ))
             .layer(RequestBodyLimitLayer::new(BODY_LIMIT)),
     )
+}
+
+/// Sets `name` on every response, replacing any value a handler chose.
+fn header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::{body::Body, extract::Request, routing::get};
+    use tower::ServiceExt;
+
+    use super::*;
+
+    async fn boom() -> &'static str {
+        panic!("secret internal detail")
+    }
+
+    // OUT-08: a panicking handler yields an opaque problem 500 that still
+    // carries the security headers; the panic message never leaves.
+    #[tokio::test]
+    async fn out_08_panic_becomes_an_opaque_problem() {
+        let app = layers(Router::new().route("/boom", get(boom)));
+        let request = Request::get("/boom").body(Body::empty()).unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+        assert_eq!(response.headers()[header::X_FRAME_OPTIONS], "DENY");
+        let body = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .unwrap();
+        let body = String::from_utf8_lossy(&body);
+        assert!(
+            body.contains("\"status\":500") && !body.contains("secret"),
+            "{body}"
+        );
+    }
 }

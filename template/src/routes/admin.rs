@@ -46,6 +46,6 @@ async fn disable_user(
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    tracing::info!(event = "user_disabled", by = %caller.user_id, user_id = %id);
+    tracing::info!(event = "admin.user_disabled", by = %caller.user_id, user_id = %id);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -129,7 +129,7 @@ async fn login(
     let password_ok = state.passwords.verify(body.password, stored).await?;
     // Unknown, wrong and disabled all look the same from outside (AUTH-04).
     let Some((user_id, _, is_admin, false)) = user.filter(|_| password_ok) else {
-        tracing::warn!(event = "login_failed");
+        tracing::warn!(event = "auth.login_failed");
         return Err(ApiError::Unauthorized);
     };
     let session_id = Uuid::new_v4();
@@ -147,7 +147,7 @@ async fn login(
     .await?;
     store_refresh_token(&mut tx, &refresh, session_id).await?;
     tx.commit().await?;
-    tracing::info!(event = "login_succeeded", %user_id, %session_id);
+    tracing::info!(event = "auth.login_succeeded", %user_id, %session_id);
     let scope = if is_admin { ADMIN_SCOPES } else { USER_SCOPES };
     token_pair(&state, user_id, session_id, scope, refresh)
 }
@@ -179,7 +179,10 @@ async fn refresh(
     .fetch_optional(&mut *tx)
     .await?;
     let Some((session_id, user_id, is_admin, spent)) = found else {
-        tracing::warn!(event = "refresh_rejected");
+        tracing::warn!(
+            event = "auth.token_rejected",
+            reason = "unknown_refresh_token"
+        );
         return Err(ApiError::Unauthorized);
     };
     // Marking the token spent only if it still is unspent settles races between
@@ -199,7 +202,7 @@ async fn refresh(
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        tracing::warn!(event = "refresh_token_reused", %session_id);
+        tracing::warn!(event = "auth.refresh_reused", %session_id);
         return Err(ApiError::Unauthorized);
     }
     let next = RefreshToken::generate()?;

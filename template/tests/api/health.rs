@@ -1,6 +1,6 @@
 use reqwest::StatusCode;
 
-use crate::helpers::{assert_problem, spawn_app};
+use crate::helpers::{PASSWORD, assert_problem, spawn_app};
 
 #[tokio::test]
 async fn healthz_and_readyz_answer_200() {
@@ -11,13 +11,17 @@ async fn healthz_and_readyz_answer_200() {
     }
 }
 
-// OUT-07: readiness turns into a 503 problem when the database is gone.
+// OUT-07: readiness, and requests that need the database, turn into 503
+// problems when the database is gone.
 #[tokio::test]
 async fn out_07_readyz_is_503_when_database_is_unreachable() {
     let app = spawn_app().await;
     app.db.close().await;
     let response = app.client.get(app.url("/readyz")).send().await.unwrap();
     assert_problem(response, StatusCode::SERVICE_UNAVAILABLE).await;
+    // Requests that need the database get a retryable 503, not an opaque 500.
+    let login = app.login("ada@example.com", PASSWORD).await;
+    assert_problem(login, StatusCode::SERVICE_UNAVAILABLE).await;
     // Liveness does not depend on the database.
     let response = app.client.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);

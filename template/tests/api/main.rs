@@ -4,6 +4,7 @@
 mod admin;
 mod auth;
 mod errors;
+mod headers;
 mod health;
 mod helpers;
 mod openapi;
