@@ -1,15 +1,20 @@
 //! Typed settings read from environment variables (documented in `.env.example`).
 //! Startup is refused on anything unsafe, above all a missing or weak signing key.
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, str::FromStr, time::Duration};
+
+use axum::http::HeaderValue;
 
 use base64::{
     Engine,
     engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig},
 };
+use ipnet::IpNet;
 use secrecy::{SecretBox, SecretString};
 
 /// Every setting the service reads, parsed and checked.
 pub struct Settings {
+    /// Production (the default of release builds) or development.
+    pub mode: Mode,
     /// Address of the public API listener.
     pub listen_addr: SocketAddr,
     /// Address of the admin listener (OpenAPI document, metrics); loopback by default.
@@ -19,9 +24,17 @@ pub struct Settings {
     pub jwt: JwtSettings,
     /// How many password hashes may run at once (each takes ~19 MiB and a core).
     pub password_hash_concurrency: usize,
+    pub http: HttpSettings,
 }
 
-/// Settings of the access and refresh tokens.
+/// Whether the service runs for real or on a developer's machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Production,
+    Development,
+}
+
+/// Settings of the tokens.
 pub struct JwtSettings {
     /// The HS256 signing key: at least 32 random bytes (JWT-01).
     pub secret: SecretBox<Vec<u8>>,
@@ -29,6 +42,21 @@ pub struct JwtSettings {
     pub audience: String,
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
+}
+
+/// Who may call, how often, and from where.
+#[derive(Clone, Default)]
+pub struct HttpSettings {
+    /// Proxies whose `X-Forwarded-For` is believed; nobody else's is (ACC-01).
+    pub trusted_proxies: Vec<IpNet>,
+    /// When not empty, only clients in these networks are served (ACC-05).
+    pub allowed_clients: Vec<IpNet>,
+    /// Origins allowed to call from a browser; empty means CORS is off (OUT-11).
+    pub cors_origins: Vec<HeaderValue>,
+    /// Requests per minute and client for the whole API (ACC-01).
+    pub rate_limit_per_minute: u32,
+    /// Requests per minute and client for register, login and refresh.
+    pub auth_rate_limit_per_minute: u32,
 }
 
 /// A setting that is missing or unacceptable; the message names the variable.
@@ -49,7 +77,7 @@ impl Settings {
 
     /// Reads settings through `lookup`, so tests can pass their own values.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |key: &str, default: &str| lookup(key).unwrap_or_else(|| default.to_owned());
+        let vars = Vars(&lookup);
         let secret = match (lookup("APP_JWT_SECRET"), lookup("APP_JWT_SECRET_FILE")) {
             (Some(value), _) => value,
             (None, Some(path)) => std::fs::read_to_string(&path)
@@ -63,28 +91,95 @@ impl Settings {
                 ));
             }
         };
+        let default_mode = if cfg!(debug_assertions) {
+            "development"
+        } else {
+            "production"
+        };
+        let mode = match vars.text("APP_ENV", default_mode).as_str() {
+            "production" => Mode::Production,
+            "development" => Mode::Development,
+            other => {
+                return Err(ConfigError(format!(
+                    "APP_ENV={other:?} is invalid: use production or development"
+                )));
+            }
+        };
+        let cors_origins: Vec<HeaderValue> = vars.list("APP_CORS_ALLOWED_ORIGINS")?;
+        if let Some(bad) = cors_origins.iter().find(|o| !is_exact_origin(o.as_bytes())) {
+            return Err(ConfigError(format!(
+                "APP_CORS_ALLOWED_ORIGINS: {bad:?} is not an exact origin such as https://app.example.com"
+            )));
+        }
         Ok(Self {
-            listen_addr: parse("APP_LISTEN_ADDR", &get("APP_LISTEN_ADDR", "127.0.0.1:8080"))?,
-            admin_addr: parse("APP_ADMIN_ADDR", &get("APP_ADMIN_ADDR", "127.0.0.1:9090"))?,
-            database_url: get("APP_DATABASE_URL", DEFAULT_DATABASE_URL).into(),
+            mode,
+            listen_addr: vars.parse("APP_LISTEN_ADDR", "127.0.0.1:8080")?,
+            admin_addr: vars.parse("APP_ADMIN_ADDR", "127.0.0.1:9090")?,
+            database_url: vars.text("APP_DATABASE_URL", DEFAULT_DATABASE_URL).into(),
             jwt: JwtSettings {
                 secret: SecretBox::new(Box::new(signing_key(secret.trim())?)),
-                issuer: get("APP_JWT_ISSUER", env!("CARGO_PKG_NAME")),
-                audience: get("APP_JWT_AUDIENCE", env!("CARGO_PKG_NAME")),
-                access_ttl: seconds(
-                    "APP_ACCESS_TOKEN_TTL_SECS",
-                    &get("APP_ACCESS_TOKEN_TTL_SECS", "900"),
-                )?,
-                refresh_ttl: seconds(
-                    "APP_REFRESH_TOKEN_TTL_SECS",
-                    &get("APP_REFRESH_TOKEN_TTL_SECS", "2592000"),
-                )?,
+                issuer: vars.text("APP_JWT_ISSUER", env!("CARGO_PKG_NAME")),
+                audience: vars.text("APP_JWT_AUDIENCE", env!("CARGO_PKG_NAME")),
+                access_ttl: vars.seconds("APP_ACCESS_TOKEN_TTL_SECS", "900")?,
+                refresh_ttl: vars.seconds("APP_REFRESH_TOKEN_TTL_SECS", "2592000")?,
             },
-            password_hash_concurrency: parse(
-                "APP_PASSWORD_HASH_CONCURRENCY",
-                &get("APP_PASSWORD_HASH_CONCURRENCY", "2"),
-            )?,
+            password_hash_concurrency: vars.parse("APP_PASSWORD_HASH_CONCURRENCY", "2")?,
+            http: HttpSettings {
+                trusted_proxies: vars.list("APP_TRUSTED_PROXIES")?,
+                allowed_clients: vars.list("APP_ALLOWED_CLIENT_NETWORKS")?,
+                cors_origins,
+                rate_limit_per_minute: vars.positive("APP_RATE_LIMIT_PER_MINUTE", "600")?,
+                auth_rate_limit_per_minute: vars
+                    .positive("APP_AUTH_RATE_LIMIT_PER_MINUTE", "30")?,
+            },
         })
+    }
+}
+
+/// Typed access to the variables, with errors that name the variable.
+struct Vars<'a>(&'a dyn Fn(&str) -> Option<String>);
+
+impl Vars<'_> {
+    fn text(&self, key: &str, default: &str) -> String {
+        (self.0)(key).unwrap_or_else(|| default.to_owned())
+    }
+
+    fn parse<T: FromStr>(&self, key: &str, default: &str) -> Result<T, ConfigError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        let value = self.text(key, default);
+        value
+            .parse()
+            .map_err(|e| ConfigError(format!("{key}={value:?} is invalid: {e}")))
+    }
+
+    fn positive(&self, key: &str, default: &str) -> Result<u32, ConfigError> {
+        match self.parse(key, default)? {
+            0 => Err(ConfigError(format!("{key} must be at least 1"))),
+            n => Ok(n),
+        }
+    }
+
+    fn seconds(&self, key: &str, default: &str) -> Result<Duration, ConfigError> {
+        self.positive(key, default)
+            .map(|secs| Duration::from_secs(secs.into()))
+    }
+
+    /// A comma-separated list; empty or unset means none.
+    fn list<T: FromStr>(&self, key: &str) -> Result<Vec<T>, ConfigError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        self.text(key, "")
+            .split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(|item| {
+                item.parse()
+                    .map_err(|e| ConfigError(format!("{key}: {item:?} is invalid: {e}")))
+            })
+            .collect()
     }
 }
 {% if database == "postgres" %}
@@ -96,20 +191,15 @@ const DEFAULT_DATABASE_URL: &str = concat!(
 const DEFAULT_DATABASE_URL: &str = concat!("sqlite://data/", env!("CARGO_CRATE_NAME"), ".db");
 {%- endif %}
 
-fn parse<T: std::str::FromStr>(key: &str, value: &str) -> Result<T, ConfigError>
-where
-    T::Err: std::fmt::Display,
-{
-    value
-        .parse()
-        .map_err(|e| ConfigError(format!("{key}={value:?} is invalid: {e}")))
-}
-
-fn seconds(key: &str, value: &str) -> Result<Duration, ConfigError> {
-    match parse::<u64>(key, value)? {
-        0 => Err(ConfigError(format!("{key} must be at least 1"))),
-        secs => Ok(Duration::from_secs(secs)),
-    }
+/// `scheme://host[:port]` with no wildcard, path or trailing slash (OUT-11).
+fn is_exact_origin(origin: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(origin);
+    let Some((scheme, host)) = text.split_once("://") else {
+        return false;
+    };
+    matches!(scheme, "http" | "https")
+        && !host.is_empty()
+        && !host.contains(['*', '/', '?', '#', '@', ' '])
 }
 
 /// Decodes and vets the signing key (JWT-01): base64 (standard or URL-safe,
@@ -169,6 +259,22 @@ mod tests {
         assert!(signing_key(&STANDARD.encode(b"secretsecretsecretsecretsecretsecret")).is_err());
         assert!(signing_key(EXAMPLE_KEY).is_err());
         assert!(signing_key("not base64 at all!").is_err());
+    }
+
+    // OUT-11: CORS origins must be exact; wildcards are refused at start-up.
+    #[test]
+    fn out_11_cors_origins_must_be_exact() {
+        assert!(is_exact_origin(b"https://app.example.com"));
+        assert!(is_exact_origin(b"http://localhost:3000"));
+        for bad in [
+            "*",
+            "https://*.example.com",
+            "app.example.com",
+            "https://a.com/",
+            "null",
+        ] {
+            assert!(!is_exact_origin(bad.as_bytes()), "{bad}");
+        }
     }
 
     // JWT-01: without a key the service does not start, and says why.

@@ -71,6 +71,9 @@ pub enum ApiError {
     /// Authenticated, but the token lacks the scope the route needs.
     #[error("forbidden: missing scope {0}")]
     Forbidden(&'static str),
+    /// The client's network is not on the allow-list (ACC-05).
+    #[error("client network not allowed")]
+    ClientNotAllowed,
     /// Missing, or owned by someone else: the two are indistinguishable (PROC-02).
     #[error("not found")]
     NotFound,
@@ -82,6 +85,9 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("unsupported media type: {0}")]
     UnsupportedMediaType(String),
+    /// Over the rate limit; retry after this many seconds (ACC-01).
+    #[error("too many requests")]
+    TooManyRequests(u64),
     /// The database is unreachable or saturated; worth retrying.
     #[error("service unavailable: {0}")]
     Unavailable(String),
@@ -95,11 +101,12 @@ impl ApiError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::ClientNotAllowed => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -134,9 +141,22 @@ impl IntoResponse for ApiError {
                 None
             }
             Self::NotAcceptable => Some("this API answers with application/json".into()),
-            Self::Unauthorized | Self::NotFound | Self::PayloadTooLarge => None,
+            Self::Unauthorized => {
+                metrics::counter!("auth_failures_total").increment(1);
+                None
+            }
+            Self::TooManyRequests(_) => {
+                Some("slow down and retry after the time in Retry-After".into())
+            }
+            Self::ClientNotAllowed | Self::NotFound | Self::PayloadTooLarge => None,
         };
-        Problem::new(status, detail).into_response()
+        let mut response = Problem::new(status, detail).into_response();
+        if let Self::TooManyRequests(seconds) = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 

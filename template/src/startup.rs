@@ -34,8 +34,8 @@ impl Application {
             tokens: Arc::new(Tokens::new(&settings.jwt)),
             passwords: Passwords::new(settings.password_hash_concurrency).await?,
         };
-        let (api_router, api_doc) = routes::router(state).split_for_parts();
-        let api_router = http::layers(api_router.fallback(fallback));
+        let (api_router, api_doc) = routes::router(state, &settings.http).split_for_parts();
+        let api_router = http::layers(api_router.fallback(fallback), &settings.http);
         let document = Arc::new(api_doc);
         // Non-production endpoints live on the admin listener only (OPS-04).
         let admin_router = Router::new()

@@ -1,20 +1,23 @@
 //! Layers wrapped around every route: request ids, logging, metrics, limits,
 //! panics and the problem+json envelope for errors raised outside handlers.
+mod client;
 mod guards;
 mod metrics;
 mod problem;
+pub mod rate_limit;
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use axum::{
     Router,
-    http::{HeaderName, HeaderValue, StatusCode, header},
+    http::{HeaderName, HeaderValue, Method, StatusCode, header},
     middleware,
 };
 use tower::ServiceBuilder;
 use tower_http::{
     LatencyUnit,
     catch_panic::CatchPanicLayer,
+    cors::{AllowOrigin, CorsLayer},
     limit::RequestBodyLimitLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     sensitive_headers::SetSensitiveRequestHeadersLayer,
@@ -24,6 +27,9 @@ use tower_http::{
 };
 use tracing::Level;
 
+use crate::config::HttpSettings;
+
+pub use client::ClientAddr;
 pub use metrics::{metrics_handle, render_metrics};
 
 /// Largest request body accepted; larger ones get 413.
@@ -32,8 +38,16 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Wraps the API router in the service's standard layers, outermost first.
-pub fn layers(router: Router) -> Router {
+pub fn layers(router: Router, settings: &HttpSettings) -> Router {
     let request_id = HeaderName::from_static(guards::REQUEST_ID);
+    // Innermost, where bodies are still axum's: the rate limit (keyed on the
+    // client that `client::identify` below resolved), then CORS, which
+    // answers preflights before any route runs.
+    let router = router.layer(rate_limit::per_minute(settings.rate_limit_per_minute));
+    let router = match cors(&settings.cors_origins) {
+        Some(cors) => router.layer(cors),
+        None => router,
+    };
     // Outermost first. `Router::layer` runs these after routing, so the
     // matched route is known to metrics, and 404/405 responses pass through them.
     router.layer(
@@ -81,6 +95,11 @@ pub fn layers(router: Router) -> Router {
             .layer(PropagateRequestIdLayer::new(request_id))
             .layer(middleware::map_response(problem::problem_for_bare_errors))
             .layer(middleware::from_fn(metrics::record))
+            // Before any other work: who is calling, and may they (ACC-05).
+            .layer(middleware::from_fn_with_state(
+                Arc::new(settings.clone()),
+                client::identify,
+            ))
             .layer(CatchPanicLayer::custom(problem::panic_to_problem))
             .layer(middleware::from_fn(guards::refuse_credentials_in_query))
             .layer(middleware::from_fn(guards::require_acceptable))
@@ -90,6 +109,22 @@ pub fn layers(router: Router) -> Router {
             ))
             .layer(RequestBodyLimitLayer::new(BODY_LIMIT)),
     )
+}
+
+/// CORS is off unless origins are configured; then only those exact origins
+/// are allowed, without credentials, and responses vary on `Origin` (OUT-11).
+fn cors(origins: &[HeaderValue]) -> Option<CorsLayer> {
+    (!origins.is_empty()).then(|| {
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins.iter().cloned()))
+            .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+            .expose_headers([
+                header::LOCATION,
+                HeaderName::from_static(guards::REQUEST_ID),
+            ])
+            .max_age(Duration::from_secs(600))
+    })
 }
 
 /// Sets `name` on every response, replacing any value a handler chose.
@@ -112,8 +147,16 @@ mod tests {
     // carries the security headers; the panic message never leaves.
     #[tokio::test]
     async fn out_08_panic_becomes_an_opaque_problem() {
-        let app = layers(Router::new().route("/boom", get(boom)));
-        let request = Request::get("/boom").body(Body::empty()).unwrap();
+        let settings = HttpSettings {
+            rate_limit_per_minute: 10,
+            ..HttpSettings::default()
+        };
+        let app = layers(Router::new().route("/boom", get(boom)), &settings);
+        let mut request = Request::get("/boom").body(Body::empty()).unwrap();
+        let peer = std::net::SocketAddr::from(([127, 0, 0, 1], 40000));
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
         let response = app.oneshot(request).await.unwrap();
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(

@@ -11,14 +11,19 @@ use axum::middleware;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::{auth::require_auth, openapi::ApiDoc, state::AppState};
+use crate::{
+    auth::require_auth, config::HttpSettings, http::rate_limit, openapi::ApiDoc, state::AppState,
+};
 
 /// The API routes and their OpenAPI description, built together so the
 /// document cannot drift from what is served.
-pub fn router(state: AppState) -> OpenApiRouter {
+pub fn router(state: AppState, http: &HttpSettings) -> OpenApiRouter {
     let public = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::router())
-        .merge(auth::public_router());
+        .merge(
+            // Password guessing and token probing get a tighter budget (ACC-01).
+            auth::public_router().layer(rate_limit::per_minute(http.auth_rate_limit_per_minute)),
+        );
     let protected = OpenApiRouter::new()
         .merge(auth::router())
         .merge(me::router())

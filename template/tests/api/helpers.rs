@@ -35,16 +35,26 @@ pub struct TestUser {
 
 /// Starts the real application on free ports with a database of its own.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// Like `spawn_app`, with some settings (environment variables) overridden.
+pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     let database_url = fresh_database_url();
     let key = STANDARD.encode((0..48).map(|_| rand::random::<u8>()).collect::<Vec<u8>>());
-    let url = database_url.clone();
-    let settings = Settings::from_lookup(move |name| match name {
-        "APP_DATABASE_URL" => Some(url.clone()),
-        "APP_JWT_SECRET" => Some(key.clone()),
-        "APP_LISTEN_ADDR" | "APP_ADMIN_ADDR" => Some("127.0.0.1:0".into()),
-        _ => None,
-    })
-    .expect("test settings are valid");
+    let mut vars: std::collections::HashMap<String, String> = [
+        ("APP_DATABASE_URL", database_url.as_str()),
+        ("APP_JWT_SECRET", key.as_str()),
+        ("APP_LISTEN_ADDR", "127.0.0.1:0"),
+        ("APP_ADMIN_ADDR", "127.0.0.1:0"),
+    ]
+    .into_iter()
+    .chain(overrides.iter().copied())
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    vars.shrink_to_fit();
+    let settings = Settings::from_lookup(move |name| vars.get(name).cloned())
+        .expect("test settings are valid");
     let db = db::connect(&database_url.clone().into())
         .await
         .expect("database");

@@ -1,6 +1,7 @@
 //! Black-box tests: each starts the real server on port 0 with a fresh
 //! database and talks to it over HTTP. Test names carry the checklist ids
 //! they prove.
+mod access;
 mod admin;
 mod auth;
 mod errors;

@@ -1,0 +1,165 @@
+use reqwest::{Method, StatusCode};
+
+use crate::helpers::{PASSWORD, TestApp, assert_problem, spawn_app_with};
+
+async fn login_from(app: &TestApp, forwarded_for: Option<&str>) -> reqwest::Response {
+    let mut request = app
+        .client
+        .post(app.url("/v1/auth/login"))
+        .json(&serde_json::json!({ "email": "nobody@example.com", "password": PASSWORD }));
+    if let Some(ip) = forwarded_for {
+        request = request.header("x-forwarded-for", ip);
+    }
+    request.send().await.unwrap()
+}
+
+// ACC-01/AUTH-03: login has a tight per-client budget; over it, 429 with
+// Retry-After and a problem body, while other endpoints keep answering.
+#[tokio::test]
+async fn acc_01_auth_endpoints_are_rate_limited() {
+    let app = spawn_app_with(&[("APP_AUTH_RATE_LIMIT_PER_MINUTE", "3")]).await;
+    for _ in 0..3 {
+        assert_eq!(
+            login_from(&app, None).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let limited = login_from(&app, None).await;
+    let retry_after: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry_after >= 1);
+    assert_problem(limited, StatusCode::TOO_MANY_REQUESTS).await;
+    let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.admin_address))
+        .send()
+        .await
+        .unwrap();
+    let metrics = metrics.text().await.unwrap();
+    assert!(metrics.contains("rate_limited_total") && metrics.contains("auth_failures_total"));
+}
+
+// ACC-01/AUTH-03: rotating X-Forwarded-For from an untrusted peer does not
+// buy a fresh budget.
+#[tokio::test]
+async fn acc_01_rotating_forwarded_for_does_not_escape_the_limit() {
+    let app = spawn_app_with(&[("APP_AUTH_RATE_LIMIT_PER_MINUTE", "3")]).await;
+    for n in 0..3 {
+        let response = login_from(&app, Some(&format!("198.51.100.{n}"))).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let response = login_from(&app, Some("198.51.100.200")).await;
+    assert_problem(response, StatusCode::TOO_MANY_REQUESTS).await;
+}
+
+// ACC-01: behind a configured proxy, each forwarded client has its own budget.
+#[tokio::test]
+async fn acc_01_trusted_proxy_forwards_client_addresses() {
+    let app = spawn_app_with(&[
+        ("APP_AUTH_RATE_LIMIT_PER_MINUTE", "2"),
+        ("APP_TRUSTED_PROXIES", "127.0.0.1/32, ::1/128"),
+    ])
+    .await;
+    for n in 0..4 {
+        let response = login_from(&app, Some(&format!("198.51.100.{n}"))).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "client {n}");
+    }
+    for _ in 0..2 {
+        login_from(&app, Some("203.0.113.7")).await;
+    }
+    let response = login_from(&app, Some("203.0.113.7")).await;
+    assert_problem(response, StatusCode::TOO_MANY_REQUESTS).await;
+}
+
+// ACC-05: outside the allowed networks, 403 before anything else happens.
+#[tokio::test]
+async fn acc_05_client_network_allow_list() {
+    let closed = spawn_app_with(&[("APP_ALLOWED_CLIENT_NETWORKS", "10.0.0.0/8")]).await;
+    for path in ["/healthz", "/v1/me", "/nowhere"] {
+        let response = closed.client.get(closed.url(path)).send().await.unwrap();
+        assert_problem(response, StatusCode::FORBIDDEN).await;
+    }
+    let open = spawn_app_with(&[(
+        "APP_ALLOWED_CLIENT_NETWORKS",
+        "10.0.0.0/8, 127.0.0.0/8, ::1/128",
+    )])
+    .await;
+    let response = open.client.get(open.url("/healthz")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+async fn preflight(app: &TestApp, origin: &str) -> reqwest::Response {
+    app.client
+        .request(Method::OPTIONS, app.url("/v1/me/orders"))
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization, content-type",
+        )
+        .send()
+        .await
+        .unwrap()
+}
+
+// OUT-11: CORS is off by default: no origin is ever allowed.
+#[tokio::test]
+async fn out_11_cors_is_off_by_default() {
+    let app = spawn_app_with(&[]).await;
+    let response = preflight(&app, "https://evil.example").await;
+    assert!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+    let response = app
+        .client
+        .get(app.url("/healthz"))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+}
+
+// OUT-11: with an allow-list, exactly those origins, no credentials, Vary: Origin.
+#[tokio::test]
+async fn out_11_cors_allows_only_listed_origins() {
+    let app = spawn_app_with(&[("APP_CORS_ALLOWED_ORIGINS", "https://app.example.com")]).await;
+    let allowed = preflight(&app, "https://app.example.com").await;
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    assert!(
+        allowed
+            .headers()
+            .get("access-control-allow-credentials")
+            .is_none()
+    );
+    let vary: Vec<_> = allowed
+        .headers()
+        .get_all("vary")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_lowercase())
+        .collect();
+    assert!(vary.iter().any(|v| v.contains("origin")), "{vary:?}");
+    let refused = preflight(&app, "https://evil.example").await;
+    assert!(
+        refused
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+}
