@@ -1,6 +1,6 @@
 //! Typed settings read from environment variables (documented in `.env.example`).
 //! Startup is refused on anything unsafe, above all a missing or weak signing key.
-use std::{net::SocketAddr, str::FromStr, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
 
 use axum::http::HeaderValue;
 
@@ -25,6 +25,15 @@ pub struct Settings {
     /// How many password hashes may run at once (each takes ~19 MiB and a core).
     pub password_hash_concurrency: usize,
     pub http: HttpSettings,
+    /// Certificate chain and key to serve TLS directly (ACC-02).
+    pub tls: Option<TlsFiles>,
+}
+
+/// PEM files of the certificate chain and its private key.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 /// Whether the service runs for real or on a developer's machine.
@@ -57,6 +66,11 @@ pub struct HttpSettings {
     pub rate_limit_per_minute: u32,
     /// Requests per minute and client for register, login and refresh.
     pub auth_rate_limit_per_minute: u32,
+    /// Deadline for a whole request, body included (408 after it).
+    pub request_timeout: Duration,
+    /// Deadline for a client to send its request headers; slow-loris
+    /// connections are closed after it.
+    pub header_read_timeout: Duration,
 }
 
 /// A setting that is missing or unacceptable; the message names the variable.
@@ -105,6 +119,28 @@ impl Settings {
                 )));
             }
         };
+        let tls = match (lookup("APP_TLS_CERT_FILE"), lookup("APP_TLS_KEY_FILE")) {
+            (Some(cert), Some(key)) => Some(TlsFiles {
+                cert: cert.into(),
+                key: key.into(),
+            }),
+            (None, None) => None,
+            _ => {
+                return Err(ConfigError(
+                    "APP_TLS_CERT_FILE and APP_TLS_KEY_FILE go together: set both or neither"
+                        .into(),
+                ));
+            }
+        };
+        let behind_tls_proxy: bool = vars.parse("APP_BEHIND_TLS_PROXY", "false")?;
+        if mode == Mode::Production && tls.is_none() && !behind_tls_proxy {
+            return Err(ConfigError(
+                "production refuses plain HTTP: set APP_TLS_CERT_FILE and APP_TLS_KEY_FILE, \
+                 or APP_BEHIND_TLS_PROXY=true when a proxy in front terminates TLS \
+                 (APP_ENV=development for local runs)"
+                    .into(),
+            ));
+        }
         let cors_origins: Vec<HeaderValue> = vars.list("APP_CORS_ALLOWED_ORIGINS")?;
         if let Some(bad) = cors_origins.iter().find(|o| !is_exact_origin(o.as_bytes())) {
             return Err(ConfigError(format!(
@@ -131,7 +167,10 @@ impl Settings {
                 rate_limit_per_minute: vars.positive("APP_RATE_LIMIT_PER_MINUTE", "600")?,
                 auth_rate_limit_per_minute: vars
                     .positive("APP_AUTH_RATE_LIMIT_PER_MINUTE", "30")?,
+                request_timeout: vars.seconds("APP_REQUEST_TIMEOUT_SECS", "30")?,
+                header_read_timeout: vars.seconds("APP_HEADER_READ_TIMEOUT_SECS", "10")?,
             },
+            tls,
         })
     }
 }
@@ -275,6 +314,37 @@ mod tests {
         ] {
             assert!(!is_exact_origin(bad.as_bytes()), "{bad}");
         }
+    }
+
+    fn with_key(extra: &[(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        let extra = extra.to_vec();
+        let key = STANDARD.encode(random_key(48));
+        move |name| match name {
+            "APP_JWT_SECRET" => Some(key.clone()),
+            _ => extra
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned()),
+        }
+    }
+
+    // ACC-02: production refuses plain HTTP unless a TLS proxy is declared.
+    #[test]
+    fn acc_02_production_refuses_plain_http() {
+        let err = Settings::from_lookup(with_key(&[("APP_ENV", "production")]))
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("APP_BEHIND_TLS_PROXY"), "{err}");
+        let proxied = [("APP_ENV", "production"), ("APP_BEHIND_TLS_PROXY", "true")];
+        assert!(Settings::from_lookup(with_key(&proxied)).is_ok());
+        let tls = [
+            ("APP_ENV", "production"),
+            ("APP_TLS_CERT_FILE", "c.pem"),
+            ("APP_TLS_KEY_FILE", "k.pem"),
+        ];
+        assert!(Settings::from_lookup(with_key(&tls)).unwrap().tls.is_some());
+        let half = [("APP_ENV", "development"), ("APP_TLS_CERT_FILE", "c.pem")];
+        assert!(Settings::from_lookup(with_key(&half)).is_err());
     }
 
     // JWT-01: without a key the service does not start, and says why.

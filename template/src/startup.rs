@@ -1,7 +1,9 @@
 //! Builds the application: database, state, routers, and the two listeners.
-use std::{future::Future, net::SocketAddr, sync::Arc};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
+use anyhow::Context;
 use axum::{Router, routing::get};
+use axum_server::{Handle, Server, tls_rustls::RustlsConfig};
 use tokio::net::TcpListener;
 
 use crate::{
@@ -13,10 +15,13 @@ use crate::{
 };
 
 pub struct Application {
-    api: TcpListener,
+    api: std::net::TcpListener,
     admin: TcpListener,
+    tls: Option<RustlsConfig>,
     api_router: Router,
     admin_router: Router,
+    request_timeout: Duration,
+    header_read_timeout: Duration,
 }
 
 impl Application {
@@ -45,11 +50,34 @@ impl Application {
             )
             .route("/metrics", get(http::render_metrics));
         http::metrics_handle();
+        // rustls speaks TLS 1.2 and 1.3 only, with forward-secret AEAD suites (ACC-02).
+        let tls = match &settings.tls {
+            Some(files) => Some(
+                RustlsConfig::from_pem_file(&files.cert, &files.key)
+                    .await
+                    .with_context(|| {
+                        format!(
+                            "loading TLS files {} and {}",
+                            files.cert.display(),
+                            files.key.display()
+                        )
+                    })?,
+            ),
+            None => None,
+        };
+        let api = std::net::TcpListener::bind(settings.listen_addr)
+            .with_context(|| format!("binding {}", settings.listen_addr))?;
+        api.set_nonblocking(true)?;
         Ok(Self {
-            api: TcpListener::bind(settings.listen_addr).await?,
-            admin: TcpListener::bind(settings.admin_addr).await?,
+            api,
+            admin: TcpListener::bind(settings.admin_addr)
+                .await
+                .with_context(|| format!("binding {}", settings.admin_addr))?,
+            tls,
             api_router,
             admin_router,
+            request_timeout: settings.http.request_timeout,
+            header_read_timeout: settings.http.header_read_timeout,
         })
     }
 
@@ -71,27 +99,63 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let (stop, stopped) = tokio::sync::watch::channel(());
+        let handle = Handle::new();
+        let (stop_admin, admin_stopped) = tokio::sync::oneshot::channel::<()>();
+        let drain = self.request_timeout;
+        let api_handle = handle.clone();
         tokio::spawn(async move {
             shutdown.await;
             tracing::info!(event = "shutdown_started");
-            let _ = stop.send(());
+            api_handle.graceful_shutdown(Some(drain));
+            let _ = stop_admin.send(());
         });
-        let wait = |mut rx: tokio::sync::watch::Receiver<()>| async move {
-            let _ = rx.changed().await;
+        tracing::info!(
+            event = "listening",
+            api = %self.api.local_addr()?,
+            tls = self.tls.is_some(),
+            admin = %self.admin.local_addr()?
+        );
+        let service = self
+            .api_router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let api = async {
+            match self.tls {
+                Some(tls) => {
+                    let server = axum_server::from_tcp_rustls(self.api, tls)?;
+                    guarded(server, handle, self.header_read_timeout)
+                        .serve(service)
+                        .await
+                }
+                None => {
+                    let server = axum_server::from_tcp(self.api)?;
+                    guarded(server, handle, self.header_read_timeout)
+                        .serve(service)
+                        .await
+                }
+            }
         };
-        tracing::info!(event = "listening", api = %self.api.local_addr()?, admin = %self.admin.local_addr()?);
-        let api = axum::serve(
-            self.api,
-            self.api_router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(wait(stopped.clone()));
-        let admin =
-            axum::serve(self.admin, self.admin_router).with_graceful_shutdown(wait(stopped));
-        tokio::try_join!(async { api.await }, async { admin.await })?;
+        let admin = axum::serve(self.admin, self.admin_router).with_graceful_shutdown(async {
+            let _ = admin_stopped.await;
+        });
+        tokio::try_join!(api, async { admin.await })?;
         Ok(())
     }
+}
+
+/// Bounds how long a client may take to send its request line and headers,
+/// so slow-loris connections cannot pile up.
+fn guarded<A>(
+    mut server: Server<SocketAddr, A>,
+    handle: Handle<SocketAddr>,
+    header_read_timeout: Duration,
+) -> Server<SocketAddr, A> {
+    server
+        .http_builder()
+        .http1()
+        .header_read_timeout(header_read_timeout);
+    server
+        .first_request_timeout(header_read_timeout)
+        .handle(handle)
 }
 
 async fn fallback() -> crate::error::ApiError {

@@ -34,8 +34,6 @@ pub use metrics::{metrics_handle, render_metrics};
 
 /// Largest request body accepted; larger ones get 413.
 pub const BODY_LIMIT: usize = 64 * 1024;
-/// Deadline for a whole request, body included; it also bounds the drain on shutdown.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Wraps the API router in the service's standard layers, outermost first.
 pub fn layers(router: Router, settings: &HttpSettings) -> Router {
@@ -105,7 +103,7 @@ pub fn layers(router: Router, settings: &HttpSettings) -> Router {
             .layer(middleware::from_fn(guards::require_acceptable))
             .layer(TimeoutLayer::with_status_code(
                 StatusCode::REQUEST_TIMEOUT,
-                REQUEST_TIMEOUT,
+                settings.request_timeout,
             ))
             .layer(RequestBodyLimitLayer::new(BODY_LIMIT)),
     )
@@ -149,6 +147,7 @@ mod tests {
     async fn out_08_panic_becomes_an_opaque_problem() {
         let settings = HttpSettings {
             rate_limit_per_minute: 10,
+            request_timeout: Duration::from_secs(5),
             ..HttpSettings::default()
         };
         let app = layers(Router::new().route("/boom", get(boom)), &settings);

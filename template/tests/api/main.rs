@@ -12,3 +12,4 @@ mod openapi;
 mod orders;
 mod sessions;
 mod shutdown;
+mod transport;

@@ -1,0 +1,161 @@
+use std::{sync::Arc, time::Duration};
+
+use reqwest::StatusCode;
+use rustls::pki_types::{CertificateDer, ServerName};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+};
+
+use crate::helpers::{TestApp, spawn_app_with};
+
+/// Reads until the server closes the connection or `limit` passes.
+async fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> Option<Vec<u8>> {
+    let mut received = Vec::new();
+    tokio::time::timeout(limit, stream.read_to_end(&mut received))
+        .await
+        .ok()?
+        .ok()?;
+    Some(received)
+}
+
+// IN-04: a client that never finishes its headers is cut off (slow loris).
+#[tokio::test]
+async fn in_04_slow_headers_are_cut_off() {
+    let app = spawn_app_with(&[("APP_HEADER_READ_TIMEOUT_SECS", "1")]).await;
+    let mut stream = TcpStream::connect(app.api_addr).await.unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nhost: test\r\nx-slow: ")
+        .await
+        .unwrap();
+    let closed = read_until_closed(&mut stream, Duration::from_secs(5)).await;
+    assert!(closed.is_some(), "the connection was still open after 5 s");
+}
+
+// IN-04: a body that trickles in past the request deadline gets a 408 problem.
+#[tokio::test]
+async fn in_04_slow_body_gets_408() {
+    let app = spawn_app_with(&[("APP_REQUEST_TIMEOUT_SECS", "1")]).await;
+    let mut stream = TcpStream::connect(app.api_addr).await.unwrap();
+    let head = "POST /v1/auth/login HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"email\":";
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let response = read_until_closed(&mut stream, Duration::from_secs(5))
+        .await
+        .expect("answered");
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 408"), "{response}");
+    assert!(response.contains("application/problem+json"), "{response}");
+}
+
+/// A service serving TLS with a fresh self-signed certificate for localhost.
+async fn tls_app() -> (TestApp, CertificateDer<'static>, tempdir::Dir) {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let dir = tempdir::Dir::new();
+    let cert = dir.write("cert.pem", certified.cert.pem());
+    let key = dir.write("key.pem", certified.signing_key.serialize_pem());
+    let app = spawn_app_with(&[
+        ("APP_ENV", "production"),
+        ("APP_TLS_CERT_FILE", &cert),
+        ("APP_TLS_KEY_FILE", &key),
+    ])
+    .await;
+    (app, certified.cert.der().clone(), dir)
+}
+
+async fn tls_get(
+    app: &TestApp,
+    root: &CertificateDer<'static>,
+    version: &'static rustls::SupportedProtocolVersion,
+) -> String {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(root.clone()).unwrap();
+    let config = rustls::ClientConfig::builder_with_protocol_versions(&[version])
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = TcpStream::connect(app.api_addr).await.unwrap();
+    let mut tls = connector
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .expect("TLS handshake");
+    tls.write_all(b"GET /healthz HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut response = String::new();
+    tls.read_to_string(&mut response).await.unwrap();
+    response
+}
+
+// ACC-02: TLS 1.3 and 1.2 are served, in production mode, straight from rustls.
+#[tokio::test]
+async fn acc_02_serves_tls_12_and_13() {
+    let (app, root, _dir) = tls_app().await;
+    for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
+        let response = tls_get(&app, &root, version).await;
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+        assert!(
+            response.contains("strict-transport-security: max-age=31536000; includeSubDomains")
+        );
+    }
+    // Plain HTTP on the TLS port gets no answer.
+    let plain = app.client.get(app.url("/healthz")).send().await;
+    assert!(plain.is_err() || plain.unwrap().status() != StatusCode::OK);
+}
+
+// ACC-02: a client offering only TLS 1.1 is refused with an alert, never a ServerHello.
+#[tokio::test]
+async fn acc_02_tls_11_is_refused() {
+    let (app, _root, _dir) = tls_app().await;
+    let mut stream = TcpStream::connect(app.api_addr).await.unwrap();
+    stream.write_all(&tls11_client_hello()).await.unwrap();
+    let reply = read_until_closed(&mut stream, Duration::from_secs(5))
+        .await
+        .unwrap_or_default();
+    assert_eq!(
+        reply.first(),
+        Some(&0x15),
+        "expected a TLS alert, got {reply:02x?}"
+    );
+}
+
+/// A minimal ClientHello that offers TLS 1.1 at most, with CBC suites and no
+/// extensions, as an old client would send it.
+fn tls11_client_hello() -> Vec<u8> {
+    let mut body = vec![0x03, 0x02]; // client_version: TLS 1.1
+    body.extend([0x42; 32]); // random
+    body.push(0); // no session id
+    body.extend([0x00, 0x04, 0xc0, 0x13, 0x00, 0x2f]); // two CBC suites
+    body.extend([0x01, 0x00]); // null compression
+    let mut handshake = vec![0x01, 0x00];
+    handshake.extend(u16::try_from(body.len()).unwrap().to_be_bytes());
+    handshake.extend(body);
+    let mut record = vec![0x16, 0x03, 0x01];
+    record.extend(u16::try_from(handshake.len()).unwrap().to_be_bytes());
+    record.extend(handshake);
+    record
+}
+
+mod tempdir {
+    /// A private temporary directory, removed on drop.
+    pub struct Dir(std::path::PathBuf);
+
+    impl Dir {
+        pub fn new() -> Self {
+            let path = std::env::temp_dir().join(format!("tls-test-{}", uuid::Uuid::new_v4()));
+            std::fs::create_dir(&path).unwrap();
+            Self(path)
+        }
+
+        pub fn write(&self, name: &str, contents: String) -> String {
+            let path = self.0.join(name);
+            std::fs::write(&path, contents).unwrap();
+            path.display().to_string()
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
