@@ -1,0 +1,42 @@
+//! Runs cargo commands inside a generated service.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+/// The one target dir shared by every generated service, so dependencies are
+/// compiled once rather than once per service and per run.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("RAMPART_E2E_TARGET_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join("target")
+            .join("e2e"),
+    }
+}
+
+/// Runs `cargo ARGS` in `dir`; panics with its whole output if it fails.
+pub fn run(dir: &Path, args: &[&str]) {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let started = Instant::now();
+    let output = Command::new(cargo)
+        .args(args)
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", target_dir())
+        // Each service is compiled once: incremental state would only be waste.
+        .env("CARGO_INCREMENTAL", "0")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run cargo: {e}"));
+    let command = format!("cargo {}", args.join(" "));
+    if !output.status.success() {
+        panic!(
+            "`{command}` failed in {} ({})\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            dir.display(),
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr),
+        );
+    }
+    eprintln!("ok: `{command}` in {:.0?}", started.elapsed());
+}

@@ -1,0 +1,112 @@
+//! Starts a generated service's binary and stops it again, whatever happens.
+
+use std::fs::File;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use crate::http::Client;
+
+/// A running service. Dropping it kills the process, so a failing test never
+/// leaves it behind; on failure it also shows the service's log.
+pub struct Server {
+    child: Child,
+    log: PathBuf,
+    pub api_url: String,
+    pub admin_url: String,
+}
+
+impl Server {
+    /// Runs `binary` in `service_dir` (where its `.env` is) on two free
+    /// loopback ports, with its output going to `log`.
+    pub fn start(binary: &Path, service_dir: &Path, log: &Path, env: &[(&str, String)]) -> Server {
+        let api_addr = format!("127.0.0.1:{}", free_port());
+        let admin_addr = format!("127.0.0.1:{}", free_port());
+        let out = File::create(log).expect("log file can be created");
+        let err = out.try_clone().expect("log file handle can be cloned");
+        let mut command = Command::new(binary);
+        command
+            .current_dir(service_dir)
+            // Each test sets the database itself, or relies on the default.
+            .env_remove("APP_DATABASE_URL")
+            .env("APP_LISTEN_ADDR", &api_addr)
+            .env("APP_ADMIN_ADDR", &admin_addr)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err);
+        let child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+        Server {
+            child,
+            log: log.to_owned(),
+            api_url: format!("http://{api_addr}"),
+            admin_url: format!("http://{admin_addr}"),
+        }
+    }
+
+    /// Polls `GET /healthz` until it answers 200, or panics after `limit`.
+    pub fn wait_healthy(&mut self, client: &Client, limit: Duration) {
+        let url = format!("{}/healthz", self.api_url);
+        let started = Instant::now();
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("the service exited with {status} before it was healthy");
+            }
+            match client.get(&url, None) {
+                Ok(reply) if reply.status == 200 => return,
+                Ok(reply) if started.elapsed() > limit => {
+                    panic!("/healthz still answers {reply:?} after {limit:?}")
+                }
+                Err(e) if started.elapsed() > limit => {
+                    panic!("/healthz unreachable after {limit:?}: {e}")
+                }
+                _ => sleep(Duration::from_millis(200)),
+            }
+        }
+    }
+
+    /// Sends SIGTERM and waits up to `limit` for the process to exit.
+    pub fn terminate(mut self, limit: Duration) -> ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(
+            matches!(sent, Ok(s) if s.success()),
+            "could not send SIGTERM: {sent:?}"
+        );
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("child can be waited on") {
+                return status;
+            }
+            assert!(
+                started.elapsed() < limit,
+                "the service did not exit within {limit:?} of SIGTERM"
+            );
+            sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // Harmless if the process has already exited and been waited on.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            eprintln!("--- service log ({}) ---\n{log}", self.log.display());
+        }
+    }
+}
+
+/// A port that was free a moment ago; the service binds it right after.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
