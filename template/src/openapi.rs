@@ -2,8 +2,13 @@
 //! Title, version and description come from Cargo.toml.
 use utoipa::{
     Modify, OpenApi,
-    openapi::security::{Http, HttpAuthScheme, SecurityScheme},
+    openapi::{
+        Content, Ref, ResponseBuilder,
+        security::{Http, HttpAuthScheme, SecurityScheme},
+    },
 };
+
+use crate::error::PROBLEM_JSON;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -20,5 +25,61 @@ impl Modify for BearerAuth {
         let mut scheme = Http::new(HttpAuthScheme::Bearer);
         scheme.bearer_format = Some("JWT".into());
         components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
+
+/// Statuses that the layers in `http` can give on any route, whatever the
+/// handler does; each is a problem document.
+const LAYER_RESPONSES: &[(&str, &str)] = &[
+    (
+        "401",
+        "Missing or invalid credentials, or credentials in the query string",
+    ),
+    (
+        "403",
+        "Refused: the client network is not allowed, or a scope is missing",
+    ),
+    ("406", "The Accept header allows no JSON type"),
+    ("408", "The request took longer than the request deadline"),
+    ("429", "Rate limit exceeded; see Retry-After"),
+    (
+        "500",
+        "Unexpected error; details are in the service's logs only",
+    ),
+];
+
+/// Adds the layers' statuses to every operation (and 413 to every operation
+/// with a body), so the document lists every status a route can return (OPS-07).
+pub fn document_layer_responses(doc: &mut utoipa::openapi::OpenApi) {
+    let problem = || {
+        ResponseBuilder::new().content(
+            PROBLEM_JSON,
+            Content::new(Some(Ref::from_schema_name("Problem"))),
+        )
+    };
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let responses = &mut operation.responses.responses;
+            for (status, description) in LAYER_RESPONSES {
+                responses
+                    .entry((*status).to_owned())
+                    .or_insert_with(|| problem().description(*description).build().into());
+            }
+            if operation.request_body.is_some() {
+                responses.entry("413".to_owned()).or_insert_with(|| {
+                    problem()
+                        .description("The body is larger than the limit")
+                        .build()
+                        .into()
+                });
+            }
+        }
     }
 }

@@ -10,7 +10,7 @@ use crate::{
     auth::{Passwords, Tokens},
     config::Settings,
     db::{self, Db},
-    http, routes,
+    http, openapi, routes,
     state::AppState,
 };
 
@@ -39,7 +39,8 @@ impl Application {
             tokens: Arc::new(Tokens::new(&settings.jwt)),
             passwords: Passwords::new(settings.password_hash_concurrency).await?,
         };
-        let (api_router, api_doc) = routes::router(state, &settings.http).split_for_parts();
+        let (api_router, mut api_doc) = routes::router(state, &settings.http).split_for_parts();
+        openapi::document_layer_responses(&mut api_doc);
         let api_router = http::layers(api_router.fallback(fallback), &settings.http);
         let document = Arc::new(api_doc);
         // Non-production endpoints live on the admin listener only (OPS-04).

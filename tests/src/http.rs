@@ -10,10 +10,20 @@ pub struct Reply {
     pub status: u16,
     pub content_type: Option<String>,
     pub location: Option<String>,
+    /// Every header, names lower-cased.
+    pub headers: Vec<(String, String)>,
     pub body: String,
 }
 
 impl Reply {
+    /// The value of header `name`, if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// The body as JSON; panics, showing the reply, if it is not.
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.body)
@@ -54,6 +64,17 @@ impl Client {
         reply(request.call())
     }
 
+    /// Sends any request: `method` to `url` with `headers` and `body`.
+    pub fn send(&self, method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+        let mut request = ureq::http::Request::builder().method(method).uri(url);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request.body(body.to_vec()).expect("a valid request");
+        reply(self.agent.run(request))
+            .unwrap_or_else(|e| panic!("{method} {url} got no reply: {e}"))
+    }
+
     /// POST `body` as JSON to `url`, with a bearer token if given.
     pub fn post_json(&self, url: &str, body: &Value, token: Option<&str>) -> Reply {
         let mut request = self
@@ -82,10 +103,21 @@ fn reply(
     };
     let content_type = header("content-type");
     let location = header("location");
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                value.to_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
     Ok(Reply {
         status: response.status().as_u16(),
         content_type,
         location,
+        headers,
         body: response.body_mut().read_to_string()?,
     })
 }

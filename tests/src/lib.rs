@@ -2,6 +2,7 @@
 //! own fmt, clippy and test suite, build, start, and answer over real HTTP.
 
 pub mod cargo;
+pub mod hardening;
 pub mod http;
 pub mod scenario;
 pub mod server;
@@ -38,8 +39,13 @@ const POSTGRES_SERVER: &str = "postgres://postgres@127.0.0.1:5432";
 /// walks through the API. Panics, with the failing step's output, on any problem.
 pub fn exercise(database: Database) {
     let work = Workdir::new(database.answer());
-    // One name per database, so both binaries can live in the shared target dir.
-    let name = format!("e2e-{}", database.answer());
+    // One name per database, so both binaries can live in the shared target
+    // dir. The long one proves the template stays rustfmt-clean whatever the
+    // length of the name substituted into it.
+    let name = match database {
+        Database::Sqlite => "e2e-sqlite".to_owned(),
+        Database::Postgres => "e2e-postgres-orders-platform-service-with-a-long-name".to_owned(),
+    };
     let created = rampart::new_service(&NewOptions {
         name: name.clone(),
         database: Some(database.answer().to_owned()),
@@ -89,6 +95,28 @@ pub fn exercise(database: Database) {
     if database == Database::Postgres {
         drop_database(&database_name);
     }
+    if database == Database::Sqlite {
+        release_binary_is_hardened(service_dir, &name, &work);
+    }
+}
+
+/// Builds the release binary, which runs in production mode, and checks its
+/// start-up refusals and its hardened error responses from outside.
+fn release_binary_is_hardened(service_dir: &std::path::Path, name: &str, work: &Workdir) {
+    cargo::run(service_dir, &["build", "--release"]);
+    let binary = cargo::target_dir().join("release").join(name);
+    hardening::refuses_unsafe_starts(&binary, service_dir);
+    let env = [("APP_BEHIND_TLS_PROXY", "true".to_owned())];
+    let log = work.path().join("release.log");
+    let mut server = Server::start(&binary, service_dir, &log, &env);
+    let client = http::Client::new();
+    server.wait_healthy(&client, Duration::from_secs(60));
+    hardening::errors_are_hardened(&client, &server);
+    let status = server.terminate(Duration::from_secs(30));
+    assert!(
+        status.success(),
+        "the release binary exited with {status} on SIGTERM"
+    );
 }
 
 /// Best-effort clean-up of the database the service created for itself.

@@ -103,6 +103,48 @@ impl Drop for Server {
     }
 }
 
+/// Runs `binary` in `service_dir` with `env` and expects it to refuse to
+/// start: it must exit non-zero within `limit`. Returns everything it printed.
+pub fn expect_refusal(
+    binary: &Path,
+    service_dir: &Path,
+    env: &[(&str, &str)],
+    limit: Duration,
+) -> String {
+    let mut child = Command::new(binary)
+        .current_dir(service_dir)
+        .env("APP_LISTEN_ADDR", format!("127.0.0.1:{}", free_port()))
+        .env("APP_ADMIN_ADDR", format!("127.0.0.1:{}", free_port()))
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("child can be waited on") {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            panic!("the service started with {env:?}; it should have refused");
+        }
+        sleep(Duration::from_millis(100));
+    };
+    let output = child.wait_with_output().expect("output can be read");
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        !status.success(),
+        "the service exited successfully with {env:?}: {printed}"
+    );
+    printed
+}
+
 /// A port that was free a moment ago; the service binds it right after.
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

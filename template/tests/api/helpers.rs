@@ -1,4 +1,7 @@
-use std::time::Duration;
+use std::{
+    sync::{Arc, Mutex, OnceLock},
+    time::Duration,
+};
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use reqwest::{Response, StatusCode};
@@ -11,6 +14,7 @@ use {{crate_name}}::{
     db::{self, Db},
     domain::{Email, Password},
     startup::Application,
+    telemetry,
 };
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -33,6 +37,34 @@ pub struct TestUser {
     pub refresh_token: String,
 }
 
+/// Everything the applications of this test process logged, as JSON lines.
+pub fn logs() -> String {
+    String::from_utf8_lossy(&log_buffer().lock().unwrap()).into_owned()
+}
+
+fn log_buffer() -> &'static Arc<Mutex<Vec<u8>>> {
+    static BUFFER: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    BUFFER.get_or_init(|| {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let sink = buffer.clone();
+        telemetry::init_with(move || LogSink(sink.clone()));
+        buffer
+    })
+}
+
+struct LogSink(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Starts the real application on free ports with a database of its own.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
@@ -40,6 +72,7 @@ pub async fn spawn_app() -> TestApp {
 
 /// Like `spawn_app`, with some settings (environment variables) overridden.
 pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
+    log_buffer();
     let database_url = fresh_database_url();
     let key = STANDARD.encode((0..48).map(|_| rand::random::<u8>()).collect::<Vec<u8>>());
     let mut vars: std::collections::HashMap<String, String> = [

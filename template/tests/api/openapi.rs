@@ -102,7 +102,18 @@ async fn ops_07_contract_is_described() {
     }
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, operation) in item.as_object().unwrap() {
-            for (status, response) in operation["responses"].as_object().unwrap() {
+            let responses = operation["responses"].as_object().unwrap();
+            // Statuses the layers can give on any route are listed too.
+            for status in ["401", "403", "406", "408", "429", "500"] {
+                assert!(
+                    responses.contains_key(status),
+                    "{method} {path} lacks {status}"
+                );
+            }
+            if operation.get("requestBody").is_some() {
+                assert!(responses.contains_key("413"), "{method} {path} lacks 413");
+            }
+            for (status, response) in responses {
                 if status.starts_with('4') || status.starts_with('5') {
                     assert!(
                         response["content"]["application/problem+json"].is_object(),
