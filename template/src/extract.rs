@@ -1,6 +1,7 @@
 //! Request extractors whose rejections are problem+json with a useful detail,
 //! instead of axum's plain-text ones.
 use axum::{
+    body::Bytes,
     extract::{FromRequest, FromRequestParts, Request, rejection::JsonRejection},
     http::{StatusCode, header, request::Parts},
 };
@@ -8,18 +9,72 @@ use serde::de::DeserializeOwned;
 
 use crate::{error::ApiError, xml};
 
-/// A JSON body bound to a request type (IN-04, IN-06).
+/// Deepest JSON nesting accepted; request types need one level.
+pub const MAX_JSON_DEPTH: usize = 16;
+
+/// A JSON body bound to a request type (IN-04, IN-06), refused with 400 when
+/// nested deeper than `MAX_JSON_DEPTH` before any parsing.
 pub struct Json<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        axum::Json::<T>::from_request(req, state)
+        let media = media_type(&req);
+        if media != "application/json" && !media.ends_with("+json") {
+            return Err(ApiError::UnsupportedMediaType(
+                "send application/json".into(),
+            ));
+        }
+        let body = Bytes::from_request(req, state)
             .await
+            .map_err(|e| rejection(e.status(), e.body_text()))?;
+        check_json_depth(&body)?;
+        axum::Json::<T>::from_bytes(&body)
             .map(|axum::Json(value)| Self(value))
             .map_err(json_rejection)
     }
+}
+
+/// The media type of the body, lower-cased, without parameters.
+fn media_type(req: &Request) -> String {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// Counts bracket nesting outside strings: deep documents are refused
+/// without building them.
+fn check_json_depth(body: &[u8]) -> Result<(), ApiError> {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &byte in body {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_JSON_DEPTH {
+                    return Err(ApiError::BadRequest(format!(
+                        "JSON nested deeper than {MAX_JSON_DEPTH} levels is not accepted"
+                    )));
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// A body that may be JSON or XML, chosen by `Content-Type`; XML goes through
@@ -30,14 +85,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonOrXml<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let content_type = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .map(|v| v.trim().to_ascii_lowercase())
-            .unwrap_or_default();
-        match content_type.as_str() {
+        match media_type(&req).as_str() {
             "application/json" => Json::<T>::from_request(req, state)
                 .await
                 .map(|Json(v)| Self(v)),
@@ -99,5 +147,30 @@ fn rejection(status: StatusCode, text: String) -> ApiError {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType(text),
         _ => ApiError::BadRequest(text),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // IN-04: nesting is counted outside strings only, and bounded.
+    #[test]
+    fn in_04_json_depth_is_bounded() {
+        let deep = format!(
+            "{}{}",
+            "[".repeat(MAX_JSON_DEPTH + 1),
+            "]".repeat(MAX_JSON_DEPTH + 1)
+        );
+        assert!(check_json_depth(deep.as_bytes()).is_err());
+        let fine = format!(
+            "{}{}",
+            "[".repeat(MAX_JSON_DEPTH),
+            "]".repeat(MAX_JSON_DEPTH)
+        );
+        assert!(check_json_depth(fine.as_bytes()).is_ok());
+        // {"note": "[[[…\" [[["} holds brackets only inside its string.
+        let in_string = [r#"{"note": ""#, &"[".repeat(100), r#"\" [[["}"#].concat();
+        assert!(check_json_depth(in_string.as_bytes()).is_ok());
     }
 }

@@ -92,3 +92,42 @@ async fn ops_01_responses_carry_a_request_id() {
         .to_owned();
     assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
 }
+
+// IN-04: JSON nested deeper than the limit is a 400, refused before parsing.
+#[tokio::test]
+async fn in_04_over_deep_json_is_400() {
+    let app = spawn_app().await;
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let response = app
+        .client
+        .post(app.url("/v1/auth/login"))
+        .header("content-type", "application/json")
+        .body(deep)
+        .send()
+        .await
+        .unwrap();
+    let body = assert_problem(response, StatusCode::BAD_REQUEST).await;
+    assert!(
+        body["detail"].as_str().unwrap().contains("nested"),
+        "{body}"
+    );
+}
+
+// ACC-04: no static files and no directory listings, wherever one looks.
+#[tokio::test]
+async fn acc_04_no_files_are_served() {
+    let app = spawn_app().await;
+    for path in [
+        "/",
+        "/static/",
+        "/.env",
+        "/Cargo.toml",
+        "/src/main.rs",
+        "/%2e%2e/Cargo.toml",
+        "/data/",
+    ] {
+        let response = app.client.get(app.url(path)).send().await.unwrap();
+        let body = assert_problem(response, StatusCode::NOT_FOUND).await;
+        assert!(!body.to_string().contains("APP_JWT_SECRET"), "{path}");
+    }
+}

@@ -300,3 +300,46 @@ async fn proc_05_sql_in_input_is_inert() {
     let response = app.login("a'--@example.com", "' OR '1'='1' --").await;
     assert_problem(response, StatusCode::UNAUTHORIZED).await;
 }
+
+// PROC-04: entities that point at a listener of ours (external DTD, external
+// entity, parameter entity) are never fetched.
+#[tokio::test]
+async fn proc_04_external_entities_are_never_fetched() {
+    let app = spawn_app().await;
+    let user = app.user().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/evil.dtd", listener.local_addr().unwrap());
+    let fetched = tokio::spawn(async move { listener.accept().await.is_ok() });
+    let payloads = [
+        format!(
+            r#"<!DOCTYPE order SYSTEM "{url}"><order><item>x</item><quantity>1</quantity></order>"#
+        ),
+        format!(
+            r#"<!DOCTYPE order [<!ENTITY e SYSTEM "{url}">]><order><item>&e;</item><quantity>1</quantity></order>"#
+        ),
+        format!(
+            r#"<!DOCTYPE order [<!ENTITY % p SYSTEM "{url}"> %p;]><order><item>x</item><quantity>1</quantity></order>"#
+        ),
+        format!(
+            r#"<!DOCTYPE order [<!ENTITY big "{}">]><order><item>{}</item><quantity>1</quantity></order>"#,
+            "x".repeat(10_000),
+            "&big;".repeat(1_000)
+        ),
+    ];
+    for payload in payloads {
+        let response = app
+            .authed(Method::POST, "/v1/me/orders", &user)
+            .header("content-type", "application/xml")
+            .body(payload)
+            .send()
+            .await
+            .unwrap();
+        assert_problem(response, StatusCode::BAD_REQUEST).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !fetched.is_finished(),
+        "the service connected to the entity URL"
+    );
+    fetched.abort();
+}
