@@ -150,13 +150,21 @@ mod tests {
             request_timeout: Duration::from_secs(5),
             ..HttpSettings::default()
         };
-        let app = layers(Router::new().route("/boom", get(boom)), &settings);
-        let mut request = Request::get("/boom").body(Body::empty()).unwrap();
-        let peer = std::net::SocketAddr::from(([127, 0, 0, 1], 40000));
-        request
-            .extensions_mut()
-            .insert(axum::extract::ConnectInfo(peer));
-        let response = app.oneshot(request).await.unwrap();
+        let app = layers(
+            Router::new()
+                .route("/boom", get(boom))
+                .route("/fine", get(|| async { "fine" })),
+            &settings,
+        );
+        let request = |path: &str| {
+            let mut request = Request::get(path).body(Body::empty()).unwrap();
+            let peer = std::net::SocketAddr::from(([127, 0, 0, 1], 40000));
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
+            request
+        };
+        let response = app.clone().oneshot(request("/boom")).await.unwrap();
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(
             response.headers()[header::CONTENT_TYPE],
@@ -171,5 +179,8 @@ mod tests {
             body.contains("\"status\":500") && !body.contains("secret"),
             "{body}"
         );
+        // The service keeps serving after the panic.
+        let after = app.oneshot(request("/fine")).await.unwrap();
+        assert_eq!(after.status(), StatusCode::OK);
     }
 }

@@ -1,7 +1,7 @@
 use reqwest::{Method, Response, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{TestApp, assert_problem, spawn_app};
+use crate::helpers::{TestApp, assert_problem, spawn_app, spawn_app_with};
 
 const SECURITY_HEADERS: &[(&str, &str)] = &[
     ("x-content-type-options", "nosniff"),
@@ -89,6 +89,30 @@ async fn out_01_security_headers_on_every_response() {
         assert_eq!(response.status().as_str(), *case);
         assert_hardened(response, case);
     }
+    let limited = spawn_app_with(&[("APP_AUTH_RATE_LIMIT_PER_MINUTE", "1")]).await;
+    send(&limited, Method::POST, "/v1/auth/refresh", |r| r.body("x")).await;
+    let response = send(&limited, Method::POST, "/v1/auth/refresh", |r| r.body("x")).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_hardened(&response, "429");
+}
+
+// OUT-05: the Content-Type always matches the body: JSON for results,
+// problem+json for errors, nothing for an empty 204.
+#[tokio::test]
+async fn out_05_content_type_matches_body() {
+    let app = spawn_app().await;
+    let user = app.user().await;
+    let ok = app.call(Method::GET, "/v1/me", &user).await;
+    assert_eq!(ok.headers()["content-type"], "application/json");
+    serde_json::from_str::<serde_json::Value>(&ok.text().await.unwrap()).unwrap();
+    let missing = app
+        .call(Method::GET, "/v1/me/orders/not-a-uuid", &user)
+        .await;
+    assert_problem(missing, StatusCode::NOT_FOUND).await;
+    let empty = app.call(Method::POST, "/v1/auth/logout", &user).await;
+    assert_eq!(empty.status(), StatusCode::NO_CONTENT);
+    assert!(empty.headers().get("content-type").is_none());
+    assert!(empty.bytes().await.unwrap().is_empty());
 }
 
 // IN-02: a client that accepts no JSON type gets 406.

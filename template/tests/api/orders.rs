@@ -343,3 +343,30 @@ async fn proc_04_external_entities_are_never_fetched() {
     );
     fetched.abort();
 }
+
+// PROC-10: input is data, never code: template, shell and expression syntax
+// is stored and returned verbatim.
+#[tokio::test]
+async fn proc_10_input_is_never_evaluated() {
+    let app = spawn_app().await;
+    let user = app.user().await;
+    for text in [
+        "${7*7}",
+        "$(id)",
+        "`id`",
+        "<%= 7*7 %>",
+        "__proto__",
+        "${jndi:ldap://127.0.0.1/x}",
+    ] {
+        let order: Value = app
+            .create_order(&user, &json!({ "item": text, "quantity": 1, "note": text }))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            (order["item"].as_str(), order["note"].as_str()),
+            (Some(text), Some(text))
+        );
+    }
+}
