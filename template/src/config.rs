@@ -24,6 +24,8 @@ pub struct Settings {
     pub jwt: JwtSettings,
     /// How many password hashes may run at once (each takes ~19 MiB and a core).
     pub password_hash_concurrency: usize,
+    /// First lockout of the login jail; later ones double it (AUTH-03).
+    pub login_lockout: Duration,
     pub http: HttpSettings,
     /// Certificate chain and key to serve TLS directly (ACC-02).
     pub tls: Option<TlsFiles>,
@@ -160,6 +162,7 @@ impl Settings {
                 refresh_ttl: vars.seconds("APP_REFRESH_TOKEN_TTL_SECS", "2592000")?,
             },
             password_hash_concurrency: vars.parse("APP_PASSWORD_HASH_CONCURRENCY", "2")?,
+            login_lockout: vars.seconds("APP_LOGIN_LOCKOUT_SECS", "300")?,
             http: HttpSettings {
                 trusted_proxies: vars.list("APP_TRUSTED_PROXIES")?,
                 allowed_clients: vars.list("APP_ALLOWED_CLIENT_NETWORKS")?,

@@ -7,7 +7,7 @@ use axum_server::{Handle, Server, tls_rustls::RustlsConfig};
 use tokio::net::TcpListener;
 
 use crate::{
-    auth::{Passwords, Tokens},
+    auth::{Jail, Passwords, Tokens},
     config::Settings,
     db::{self, Db},
     http, openapi, routes,
@@ -38,6 +38,9 @@ impl Application {
             db,
             tokens: Arc::new(Tokens::new(&settings.jwt)),
             passwords: Passwords::new(settings.password_hash_concurrency).await?,
+            jail: Jail {
+                base: settings.login_lockout,
+            },
         };
         let (api_router, mut api_doc) = routes::router(state, &settings.http).split_for_parts();
         openapi::document_layer_responses(&mut api_doc);

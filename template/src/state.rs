@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use crate::{
-    auth::{Passwords, Tokens},
+    auth::{Jail, Passwords, Tokens},
     db::Db,
 };
 
@@ -11,4 +11,5 @@ pub struct AppState {
     pub db: Db,
     pub tokens: Arc<Tokens>,
     pub passwords: Passwords,
+    pub jail: Jail,
 }

@@ -1,9 +1,11 @@
 //! Authentication: password hashing, tokens, and the authenticated caller.
 mod caller;
+mod jail;
 mod password;
 mod token;
 
 pub use caller::{Caller, require_auth};
+pub use jail::Jail;
 pub use password::Passwords;
 pub use token::{Claims, RefreshToken, Tokens};
 

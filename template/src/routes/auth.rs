@@ -6,7 +6,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use crate::{
-    auth::{ADMIN_SCOPES, Caller, RefreshToken, USER_SCOPES},
+    auth::{ADMIN_SCOPES, Caller, Jail, RefreshToken, USER_SCOPES},
     db,
     domain::{Email, Password},
     error::{ApiError, ApiResult, Problem},
@@ -120,18 +120,35 @@ async fn login(
     State(state): State<AppState>,
     Json(body): Json<Credentials>,
 ) -> ApiResult<axum::Json<TokenPair>> {
-    let user: Option<(Uuid, String, bool, bool)> =
-        sqlx::query_as("SELECT id, password_hash, is_admin, disabled FROM users WHERE email = $1")
-            .bind(body.email.as_str())
-            .fetch_optional(&state.db)
-            .await?;
-    let stored = user.as_ref().map(|(_, hash, _, _)| hash.clone());
+    let user: Option<Account> = sqlx::query_as(
+        "SELECT id, password_hash, is_admin, disabled, locked_until FROM users WHERE email = $1",
+    )
+    .bind(body.email.as_str())
+    .fetch_optional(&state.db)
+    .await?;
+    // The password is checked in every case, so that unknown, wrong, locked
+    // and disabled all take the same time and look the same (AUTH-04).
+    let stored = user.as_ref().map(|account| account.password_hash.clone());
     let password_ok = state.passwords.verify(body.password, stored).await?;
-    // Unknown, wrong and disabled all look the same from outside (AUTH-04).
-    let Some((user_id, _, is_admin, false)) = user.filter(|_| password_ok) else {
-        tracing::warn!(event = "auth.login_failed");
+    let Some(account) = user else {
+        tracing::warn!(event = "auth.login_failed", reason = "unknown");
         return Err(ApiError::Unauthorized);
     };
+    if Jail::is_locked(account.locked_until) {
+        tracing::warn!(event = "auth.login_failed", reason = "locked", user_id = %account.id);
+        return Err(ApiError::Unauthorized);
+    }
+    if !password_ok {
+        tracing::warn!(event = "auth.login_failed", reason = "password", user_id = %account.id);
+        state.jail.record_failure(&state.db, account.id).await?;
+        return Err(ApiError::Unauthorized);
+    }
+    if account.disabled {
+        tracing::warn!(event = "auth.login_failed", reason = "disabled", user_id = %account.id);
+        return Err(ApiError::Unauthorized);
+    }
+    Jail::record_success(&state.db, account.id).await?;
+    let (user_id, is_admin) = (account.id, account.is_admin);
     let session_id = Uuid::new_v4();
     let now = db::now();
     let refresh = RefreshToken::generate()?;
@@ -150,6 +167,16 @@ async fn login(
     tracing::info!(event = "auth.login_succeeded", %user_id, %session_id);
     let scope = if is_admin { ADMIN_SCOPES } else { USER_SCOPES };
     token_pair(&state, user_id, session_id, scope, refresh)
+}
+
+/// What login needs of an account.
+#[derive(sqlx::FromRow)]
+struct Account {
+    id: Uuid,
+    password_hash: String,
+    is_admin: bool,
+    disabled: bool,
+    locked_until: Option<time::OffsetDateTime>,
 }
 
 /// Rotates a refresh token: the old one is spent, a new pair is issued. A

@@ -25,7 +25,8 @@ pub struct TestApp {
     pub admin_address: String,
     pub client: reqwest::Client,
     pub db: Db,
-    database_url: String,
+    vars: Vars,
+    owned_database: Option<String>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -75,7 +76,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     log_buffer();
     let database_url = fresh_database_url();
     let key = STANDARD.encode((0..48).map(|_| rand::random::<u8>()).collect::<Vec<u8>>());
-    let mut vars: std::collections::HashMap<String, String> = [
+    let vars: Vars = [
         ("APP_DATABASE_URL", database_url.as_str()),
         ("APP_JWT_SECRET", key.as_str()),
         ("APP_LISTEN_ADDR", "127.0.0.1:0"),
@@ -85,13 +86,20 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     .chain(overrides.iter().copied())
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
-    vars.shrink_to_fit();
-    let settings = Settings::from_lookup(move |name| vars.get(name).cloned())
-        .expect("test settings are valid");
     let db = db::connect(&database_url.clone().into())
         .await
         .expect("database");
     db::migrate(&db).await.expect("migrations");
+    start(vars, db, Some(database_url)).await
+}
+
+type Vars = std::collections::HashMap<String, String>;
+
+/// Serves an application on `db`; `owned_database` is removed on drop.
+async fn start(vars: Vars, db: Db, owned_database: Option<String>) -> TestApp {
+    let lookup = vars.clone();
+    let settings = Settings::from_lookup(move |name| lookup.get(name).cloned())
+        .expect("test settings are valid");
     let app = Application::build_with_pool(settings, db.clone())
         .await
         .expect("app builds");
@@ -113,7 +121,8 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         admin_address,
         client,
         db,
-        database_url,
+        vars,
+        owned_database,
         stop: Some(stop),
         server: Some(server),
     }
@@ -133,7 +142,9 @@ fn fresh_database_url() -> String {
 impl Drop for TestApp {
     fn drop(&mut self) {
         use sqlx::migrate::MigrateDatabase;
-        let url = self.database_url.clone();
+        let Some(url) = self.owned_database.clone() else {
+            return;
+        };
         // Drop runs inside the test's runtime; a thread of its own can block.
         let _ = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
@@ -159,7 +170,11 @@ fn fresh_database_url() -> String {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        if let Some(path) = self.database_url.strip_prefix("sqlite://") {
+        if let Some(path) = self
+            .owned_database
+            .as_deref()
+            .and_then(|url| url.strip_prefix("sqlite://"))
+        {
             let _ = std::fs::remove_file(path);
         }
     }
@@ -167,6 +182,12 @@ impl Drop for TestApp {
 {%- endif %}
 
 impl TestApp {
+    /// A second instance of the service on the same database and settings, as
+    /// in a deployment with several replicas.
+    pub async fn sibling(&self) -> TestApp {
+        start(self.vars.clone(), self.db.clone(), None).await
+    }
+
     /// Starts a graceful shutdown and returns the server task to await.
     pub fn shut_down(&mut self) -> tokio::task::JoinHandle<std::io::Result<()>> {
         if let Some(stop) = self.stop.take() {

@@ -8,6 +8,7 @@ mod errors;
 mod headers;
 mod health;
 mod helpers;
+mod jail;
 mod logging;
 mod openapi;
 mod orders;
