@@ -4,6 +4,7 @@
 pub mod cargo;
 pub mod hardening;
 pub mod http;
+pub mod identity;
 pub mod scenario;
 pub mod server;
 pub mod workdir;
