@@ -131,14 +131,167 @@ mod tests {
     use super::*;
     use secrecy::SecretBox;
 
-    fn tokens() -> Tokens {
-        Tokens::new(&JwtSettings {
-            secret: SecretBox::new(Box::new((0..48).map(|_| rand::random::<u8>()).collect())),
+    fn keyed() -> (Tokens, Vec<u8>) {
+        let key: Vec<u8> = (0..48).map(|_| rand::random::<u8>()).collect();
+        let tokens = Tokens::new(&JwtSettings {
+            secret: SecretBox::new(Box::new(key.clone())),
             issuer: "issuer".into(),
             audience: "audience".into(),
             access_ttl: Duration::from_secs(900),
             refresh_ttl: Duration::from_secs(3600),
+        });
+        (tokens, key)
+    }
+
+    fn tokens() -> Tokens {
+        keyed().0
+    }
+
+    fn now() -> i64 {
+        time::OffsetDateTime::now_utc().unix_timestamp()
+    }
+
+    /// Claims that verify, to be spoiled one way or another.
+    fn claims() -> serde_json::Value {
+        serde_json::json!({
+            "sub": Uuid::new_v4(), "scope": "orders:read", "sid": Uuid::new_v4(),
+            "jti": Uuid::new_v4(), "iat": now(), "nbf": now(), "exp": now() + 60,
+            "iss": "issuer", "aud": "audience",
         })
+    }
+
+    fn sign(alg: Algorithm, key: &[u8], claims: &serde_json::Value) -> String {
+        jsonwebtoken::encode(&Header::new(alg), claims, &EncodingKey::from_secret(key)).unwrap()
+    }
+
+    fn with(
+        mut claims: serde_json::Value,
+        name: &str,
+        value: serde_json::Value,
+    ) -> serde_json::Value {
+        claims[name] = value;
+        claims
+    }
+
+    fn without(mut claims: serde_json::Value, name: &str) -> serde_json::Value {
+        claims.as_object_mut().unwrap().remove(name);
+        claims
+    }
+
+    /// A token with the given header JSON, our claims and our HS256 signature
+    /// bytes of another token: what an attacker edits by hand.
+    fn forged_header(tokens: &Tokens, header: &str) -> String {
+        let genuine = tokens
+            .issue(Uuid::new_v4(), Uuid::new_v4(), "admin")
+            .unwrap();
+        let parts: Vec<&str> = genuine.split('.').collect();
+        format!(
+            "{}.{}.{}",
+            URL_SAFE_NO_PAD.encode(header),
+            parts[1],
+            parts[2]
+        )
+    }
+
+    // JWT-02: the algorithm is the server's: none, HS512, RS256 headers and
+    // key-pointing header tricks are all refused.
+    #[test]
+    fn jwt_02_algorithm_and_header_tricks_refused() {
+        let (tokens, key) = keyed();
+        assert!(
+            tokens
+                .verify(&sign(Algorithm::HS256, &key, &claims()))
+                .is_some()
+        );
+        assert!(
+            tokens
+                .verify(&sign(Algorithm::HS512, &key, &claims()))
+                .is_none()
+        );
+        assert!(
+            tokens
+                .verify(&sign(Algorithm::HS384, &key, &claims()))
+                .is_none()
+        );
+        for header in [
+            r#"{"alg":"none","typ":"JWT"}"#,
+            r#"{"alg":"RS256","typ":"JWT"}"#,
+            r#"{"alg":"EdDSA","typ":"JWT"}"#,
+        ] {
+            assert!(
+                tokens.verify(&forged_header(&tokens, header)).is_none(),
+                "{header}"
+            );
+        }
+        // Key-pointing headers on a token signed with an attacker's key.
+        let attacker = b"an attacker's own key of 32 bytes!!";
+        for (name, value) in [
+            ("kid", "../../dev/null"),
+            ("jku", "http://127.0.0.1:9/jwks.json"),
+            ("x5u", "http://127.0.0.1:9/cert.pem"),
+        ] {
+            let mut header = Header::new(Algorithm::HS256);
+            match name {
+                "kid" => header.kid = Some(value.into()),
+                "jku" => header.jku = Some(value.into()),
+                _ => header.x5u = Some(value.into()),
+            }
+            let token =
+                jsonwebtoken::encode(&header, &claims(), &EncodingKey::from_secret(attacker))
+                    .unwrap();
+            assert!(tokens.verify(&token).is_none(), "{name}");
+        }
+        let jwk = r#"{"alg":"HS256","jwk":{"kty":"oct","k":"YXR0YWNrZXI"}}"#;
+        assert!(tokens.verify(&forged_header(&tokens, jwk)).is_none());
+    }
+
+    // JWT-03: times are checked with at most 5 s of leeway, and every
+    // registered claim is required with the right issuer and audience.
+    #[test]
+    fn jwt_03_times_and_required_claims() {
+        let (tokens, key) = keyed();
+        let check =
+            |claims: serde_json::Value| tokens.verify(&sign(Algorithm::HS256, &key, &claims));
+        assert!(
+            check(with(claims(), "exp", (now() - 3).into())).is_some(),
+            "within leeway"
+        );
+        assert!(
+            check(with(claims(), "exp", (now() - 7).into())).is_none(),
+            "expired"
+        );
+        assert!(
+            check(with(claims(), "nbf", (now() + 7).into())).is_none(),
+            "not yet valid"
+        );
+        for claim in ["exp", "nbf", "iat", "iss", "aud", "sub"] {
+            assert!(check(without(claims(), claim)).is_none(), "missing {claim}");
+        }
+        assert!(check(with(claims(), "iss", "someone-else".into())).is_none());
+        assert!(check(with(claims(), "aud", "another-service".into())).is_none());
+    }
+
+    // JWT-03: claims of the wrong JSON type are refused.
+    #[test]
+    fn jwt_03_wrongly_typed_claims_refused() {
+        let (tokens, key) = keyed();
+        let check =
+            |claims: serde_json::Value| tokens.verify(&sign(Algorithm::HS256, &key, &claims));
+        assert!(check(with(claims(), "exp", "9999999999".into())).is_none());
+        assert!(check(with(claims(), "sub", 42.into())).is_none());
+        assert!(check(with(claims(), "sub", "not-a-uuid".into())).is_none());
+        assert!(check(with(claims(), "aud", serde_json::json!(["audience", 1]))).is_none());
+        assert!(check(with(claims(), "scope", serde_json::json!(["admin"]))).is_none());
+    }
+
+    // JWT-05: oversized tokens are refused before any parsing.
+    #[test]
+    fn jwt_05_oversized_tokens_refused() {
+        let (tokens, key) = keyed();
+        let padded = with(claims(), "scope", "orders:read ".repeat(100).into());
+        let token = sign(Algorithm::HS256, &key, &padded);
+        assert!(token.len() > MAX_TOKEN_LEN);
+        assert!(tokens.verify(&token).is_none());
     }
 
     // JWT-03/JWT-04: a fresh token verifies and carries only the expected claims.
