@@ -4,7 +4,7 @@ mod jail;
 mod password;
 mod token;
 
-pub use caller::{Caller, require_auth};
+pub use caller::{Authorized, Caller, require_auth};
 pub use jail::Jail;
 pub use password::Passwords;
 pub use token::{Claims, RefreshToken, Tokens};
@@ -14,8 +14,27 @@ pub const USER_SCOPES: &str = "orders:read orders:write";
 /// Scopes granted to administrators.
 pub const ADMIN_SCOPES: &str = "orders:read orders:write admin";
 
+/// The scopes routes can require, as types for `Authorized<S>`.
 pub mod scope {
-    pub const ORDERS_READ: &str = "orders:read";
-    pub const ORDERS_WRITE: &str = "orders:write";
-    pub const ADMIN: &str = "admin";
+    /// A scope a token may carry.
+    pub trait Scope {
+        const NAME: &'static str;
+    }
+
+    /// Read one's own orders.
+    pub struct OrdersRead;
+    /// Create, change and delete one's own orders.
+    pub struct OrdersWrite;
+    /// Administer accounts.
+    pub struct Admin;
+
+    impl Scope for OrdersRead {
+        const NAME: &'static str = "orders:read";
+    }
+    impl Scope for OrdersWrite {
+        const NAME: &'static str = "orders:write";
+    }
+    impl Scope for Admin {
+        const NAME: &'static str = "admin";
+    }
 }

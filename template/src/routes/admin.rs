@@ -4,7 +4,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use crate::{
-    auth::{Caller, scope},
+    auth::{Authorized, scope::Admin},
     db,
     error::{ApiError, ApiResult, Problem},
     extract::Path,
@@ -16,7 +16,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Disables an account and ends its sessions; its tokens stop working on the next request.
-#[utoipa::path(post, path = "/v1/admin/users/{id}/disable", tag = "admin", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/admin/users/{id}/disable", tag = "admin", security(("bearer" = ["admin"])),
     params(("id" = Uuid, Path, description = "Account id")),
     responses(
         (status = 204, description = "Account disabled"),
@@ -26,10 +26,9 @@ pub fn router() -> OpenApiRouter<AppState> {
     ))]
 async fn disable_user(
     State(state): State<AppState>,
-    caller: Caller,
+    Authorized(caller, _): Authorized<Admin>,
     Path(id): Path<Uuid>,
 ) -> ApiResult<StatusCode> {
-    caller.require(scope::ADMIN)?;
     let now = db::now();
     let mut tx = state.db.begin().await?;
     let disabled = sqlx::query("UPDATE users SET disabled = TRUE WHERE id = $1")

@@ -12,7 +12,10 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use crate::{
-    auth::{Caller, scope},
+    auth::{
+        Authorized, Caller,
+        scope::{OrdersRead, OrdersWrite},
+    },
     db,
     domain::{OrderItem, OrderNote, Quantity, ShippingAddress},
     error::{ApiError, ApiResult, Problem},
@@ -117,7 +120,7 @@ const SELECT_ORDER: &str = "SELECT id, item, quantity, note, shipping_address, c
                             FROM orders WHERE id = $1 AND owner_id = $2";
 
 /// Lists the caller's orders, newest first, a page at a time.
-#[utoipa::path(get, path = "/v1/me/orders", tag = "orders", security(("bearer" = [])), params(Paging),
+#[utoipa::path(get, path = "/v1/me/orders", tag = "orders", security(("bearer" = ["orders:read"])), params(Paging),
     responses(
         (status = 200, description = "A page of orders", body = OrderPage),
         (status = 400, description = "Bad limit or cursor", body = Problem, content_type = "application/problem+json"),
@@ -126,10 +129,9 @@ const SELECT_ORDER: &str = "SELECT id, item, quantity, note, shipping_address, c
     ))]
 async fn list_orders(
     State(state): State<AppState>,
-    caller: Caller,
+    Authorized(caller, _): Authorized<OrdersRead>,
     Query(paging): Query<Paging>,
 ) -> ApiResult<axum::Json<OrderPage>> {
-    caller.require(scope::ORDERS_READ)?;
     let limit = match paging.limit.unwrap_or(20) {
         n @ 1..=100 => i64::from(n),
         _ => {
@@ -169,7 +171,7 @@ async fn list_orders(
 }
 
 /// Places an order, from a JSON or an XML body.
-#[utoipa::path(post, path = "/v1/me/orders", tag = "orders", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/me/orders", tag = "orders", security(("bearer" = ["orders:write"])),
     request_body(content(
         (NewOrder = "application/json"),
         (NewOrder = "application/xml"),
@@ -186,10 +188,9 @@ async fn list_orders(
     ))]
 async fn create_order(
     State(state): State<AppState>,
-    caller: Caller,
+    Authorized(caller, _): Authorized<OrdersWrite>,
     JsonOrXml(order): JsonOrXml<NewOrder>,
 ) -> ApiResult<(StatusCode, HeaderMap, axum::Json<Order>)> {
-    caller.require(scope::ORDERS_WRITE)?;
     let (id, now) = (Uuid::new_v4(), db::now());
     sqlx::query(
         "INSERT INTO orders (id, owner_id, item, quantity, note, shipping_address, created_at, updated_at) \
@@ -213,7 +214,7 @@ async fn create_order(
 }
 
 /// Returns one of the caller's orders.
-#[utoipa::path(get, path = "/v1/me/orders/{id}", tag = "orders", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/me/orders/{id}", tag = "orders", security(("bearer" = ["orders:read"])),
     params(("id" = Uuid, Path, description = "Order id")),
     responses(
         (status = 200, description = "The order", body = Order),
@@ -223,15 +224,14 @@ async fn create_order(
     ))]
 async fn get_order(
     State(state): State<AppState>,
-    caller: Caller,
+    Authorized(caller, _): Authorized<OrdersRead>,
     Path(id): Path<Uuid>,
 ) -> ApiResult<axum::Json<Order>> {
-    caller.require(scope::ORDERS_READ)?;
     fetch(&state, &caller, id).await.map(axum::Json)
 }
 
 /// Changes some fields of one of the caller's orders.
-#[utoipa::path(patch, path = "/v1/me/orders/{id}", tag = "orders", security(("bearer" = [])),
+#[utoipa::path(patch, path = "/v1/me/orders/{id}", tag = "orders", security(("bearer" = ["orders:write"])),
     params(("id" = Uuid, Path, description = "Order id")),
     request_body = OrderChanges,
     responses(
@@ -245,11 +245,10 @@ async fn get_order(
     ))]
 async fn update_order(
     State(state): State<AppState>,
-    caller: Caller,
+    Authorized(caller, _): Authorized<OrdersWrite>,
     Path(id): Path<Uuid>,
     Json(changes): Json<OrderChanges>,
 ) -> ApiResult<axum::Json<Order>> {
-    caller.require(scope::ORDERS_WRITE)?;
     let updated = sqlx::query(
         "UPDATE orders SET item = COALESCE($3, item), quantity = COALESCE($4, quantity), \
          note = COALESCE($5, note), shipping_address = COALESCE($6, shipping_address), updated_at = $7 \
@@ -272,7 +271,7 @@ async fn update_order(
 }
 
 /// Deletes one of the caller's orders.
-#[utoipa::path(delete, path = "/v1/me/orders/{id}", tag = "orders", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/v1/me/orders/{id}", tag = "orders", security(("bearer" = ["orders:write"])),
     params(("id" = Uuid, Path, description = "Order id")),
     responses(
         (status = 204, description = "Order deleted"),
@@ -282,10 +281,9 @@ async fn update_order(
     ))]
 async fn delete_order(
     State(state): State<AppState>,
-    caller: Caller,
+    Authorized(caller, _): Authorized<OrdersWrite>,
     Path(id): Path<Uuid>,
 ) -> ApiResult<StatusCode> {
-    caller.require(scope::ORDERS_WRITE)?;
     let deleted = sqlx::query("DELETE FROM orders WHERE id = $1 AND owner_id = $2")
         .bind(id)
         .bind(caller.user_id)

@@ -8,7 +8,7 @@ use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 
 use {{crate_name}}::{
-    auth::Passwords,
+    auth::{Passwords, Tokens},
     cli::upsert_admin,
     config::Settings,
     db::{self, Db},
@@ -186,6 +186,29 @@ impl TestApp {
     /// in a deployment with several replicas.
     pub async fn sibling(&self) -> TestApp {
         start(self.vars.clone(), self.db.clone(), None).await
+    }
+
+    /// The same user and session, with an access token carrying `scope`
+    /// instead: signed with the service's key, as a token of another client
+    /// or an older grant would be.
+    pub fn with_scope(&self, user: &TestUser, scope: &str) -> TestUser {
+        let settings = Settings::from_lookup(|name| self.vars.get(name).cloned()).unwrap();
+        let payload = user.access_token.split('.').nth(1).unwrap();
+        let claims: Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload)
+                .unwrap(),
+        )
+        .unwrap();
+        let id = |name: &str| claims[name].as_str().unwrap().parse().unwrap();
+        let access_token = Tokens::new(&settings.jwt)
+            .issue(id("sub"), id("sid"), scope)
+            .unwrap();
+        TestUser {
+            email: user.email.clone(),
+            access_token,
+            refresh_token: user.refresh_token.clone(),
+        }
     }
 
     /// Starts a graceful shutdown and returns the server task to await.

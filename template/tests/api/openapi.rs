@@ -124,3 +124,40 @@ async fn ops_07_contract_is_described() {
         }
     }
 }
+
+// PROC-09: each route declares its scopes in the contract; a token without
+// them gets 403 (not 401) before any logic, one with exactly them passes.
+#[tokio::test]
+async fn proc_09_declared_scopes_are_enforced() {
+    let app = spawn_app().await;
+    let user = app.user().await;
+    let unscoped = app.with_scope(&user, "");
+    let doc = document(&app).await;
+    let mut scoped = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let concrete = path.replace("{id}", &uuid::Uuid::new_v4().to_string());
+        for (method, operation) in item.as_object().unwrap() {
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let scopes: Vec<&str> = operation["security"][0]["bearer"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            if scopes.is_empty() {
+                continue;
+            }
+            scoped += 1;
+            let denied = app.call(method.clone(), &concrete, &unscoped).await;
+            let problem = assert_problem(denied, StatusCode::FORBIDDEN).await;
+            assert!(
+                problem["detail"].as_str().unwrap().contains(scopes[0]),
+                "{problem}"
+            );
+            let exact = app.with_scope(&user, &scopes.join(" "));
+            let allowed = app.call(method.clone(), &concrete, &exact).await;
+            assert_ne!(allowed.status(), StatusCode::FORBIDDEN, "{method} {path}");
+        }
+    }
+    assert!(scoped >= 6, "only {scoped} operations declare scopes");
+}
