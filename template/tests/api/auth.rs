@@ -1,7 +1,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, assert_problem, spawn_app};
+use crate::helpers::{PASSWORD, assert_problem, spawn_app, spawn_app_with};
 
 // AUTH-04: registration answers the same whether or not the e-mail exists.
 #[tokio::test]
@@ -198,4 +198,42 @@ async fn out_06_me_returns_only_public_fields() {
     keys.sort();
     assert_eq!(keys, ["created_at", "email", "id"]);
     assert_eq!(body["email"], user.email);
+}
+
+// AUTH-04: an unknown user, a wrong password and a locked account take about
+// the same time, since each costs one argon2 verification. Rounds interleave
+// the three cases so that noise from other work hits them alike.
+#[tokio::test]
+async fn auth_04_login_failures_take_the_same_time() {
+    let app = spawn_app_with(&[("APP_AUTH_RATE_LIMIT_PER_MINUTE", "1000")]).await;
+    let wrong_users = [app.user().await, app.user().await];
+    let locked = app.user().await;
+    for _ in 0..5 {
+        app.login(&locked.email, "not the password").await;
+    }
+    let timed = |email: String, password: &'static str| {
+        let app = &app;
+        async move {
+            let started = std::time::Instant::now();
+            let response = app.login(&email, password).await;
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+            started.elapsed()
+        }
+    };
+    let (mut unknown, mut wrong, mut jailed) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..8 {
+        unknown.push(timed(format!("nobody-{round}@example.com"), PASSWORD).await);
+        wrong.push(timed(wrong_users[round % 2].email.clone(), "not the password").await);
+        jailed.push(timed(locked.email.clone(), PASSWORD).await);
+    }
+    let median = |mut samples: Vec<std::time::Duration>| {
+        samples.sort();
+        samples[samples.len() / 2]
+    };
+    let medians = [median(unknown), median(wrong), median(jailed)];
+    let (fastest, slowest) = (medians.iter().min().unwrap(), medians.iter().max().unwrap());
+    assert!(
+        slowest.as_secs_f64() < fastest.as_secs_f64() * 2.0,
+        "medians differ too much (unknown, wrong, locked): {medians:?}"
+    );
 }
