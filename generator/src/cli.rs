@@ -150,7 +150,7 @@ fn summary(name: &str, created: &Created) -> String {
          \x20 cargo run    # {run_note}\n\
          \x20 cargo test\n\
          \n\
-         .env holds a fresh APP_JWT_SECRET for local development only. It is git-ignored:\n\
+         .env holds fresh APP_JWT_SECRET and APP_DATA_KEYS for local development only. It is git-ignored:\n\
          never commit it, and give each deployed environment its own secret.\n",
         answers = answers.join(", "),
     )

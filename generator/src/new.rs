@@ -63,7 +63,7 @@ pub fn new_service_with_answers(
     write::check_target(&target)?;
 
     let rendered = render::render(&opts.name, &answers)?;
-    let env = secret::env_file(&secret::generate_key()?);
+    let env = secret::env_file()?;
     let state = State::new(&opts.name, &answers, &rendered).to_toml()?;
     write::write_service(
         &target,

@@ -1,4 +1,5 @@
--- Identifiers are random UUIDs (PROC-03); timestamps are UTC.
+-- Identifiers are random UUIDs (PROC-03); timestamps are UTC. Sensitive
+-- columns (shipping_address) hold AES-256-GCM sealed values (AUTH-05).
 {%- if database == "postgres" %}
 CREATE TABLE users (
     id UUID PRIMARY KEY,
@@ -32,7 +33,7 @@ CREATE TABLE orders (
     item TEXT NOT NULL,
     quantity INTEGER NOT NULL,
     note TEXT,
-    shipping_address TEXT,
+    shipping_address BYTEA,
     created_at TIMESTAMPTZ NOT NULL,
     updated_at TIMESTAMPTZ NOT NULL
 );
@@ -69,7 +70,7 @@ CREATE TABLE orders (
     item TEXT NOT NULL,
     quantity INTEGER NOT NULL,
     note TEXT,
-    shipping_address TEXT,
+    shipping_address BLOB,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );

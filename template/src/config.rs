@@ -27,8 +27,17 @@ pub struct Settings {
     /// First lockout of the login jail; later ones double it (AUTH-03).
     pub login_lockout: Duration,
     pub http: HttpSettings,
+    /// Keys that encrypt sensitive fields at rest (AUTH-05).
+    pub data_keys: DataKeys,
     /// Certificate chain and key to serve TLS directly (ACC-02).
     pub tls: Option<TlsFiles>,
+}
+
+/// AES-256 keys by id; `current` encrypts new values, the others only
+/// decrypt values written before a rotation.
+pub struct DataKeys {
+    pub keys: Vec<(String, SecretBox<Vec<u8>>)>,
+    pub current: String,
 }
 
 /// PEM files of the certificate chain and its private key.
@@ -174,6 +183,7 @@ impl Settings {
                 header_read_timeout: vars.seconds("APP_HEADER_READ_TIMEOUT_SECS", "10")?,
             },
             tls,
+            data_keys: data_keys(&vars)?,
         })
     }
 }
@@ -233,6 +243,49 @@ const DEFAULT_DATABASE_URL: &str = concat!(
 const DEFAULT_DATABASE_URL: &str = concat!("sqlite://data/", env!("CARGO_CRATE_NAME"), ".db");
 {%- endif %}
 
+/// `APP_DATA_KEYS` (`id:base64key,...`, 32 random bytes each) and
+/// `APP_DATA_KEY_ID`, the key for new writes (default: the last listed).
+fn data_keys(vars: &Vars) -> Result<DataKeys, ConfigError> {
+    let listed = vars.text("APP_DATA_KEYS", "");
+    let mut keys = Vec::new();
+    for entry in listed.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let (id, encoded) = entry.split_once(':').ok_or_else(|| {
+            ConfigError("APP_DATA_KEYS entries are id:base64key, comma-separated".into())
+        })?;
+        let id_ok = !id.is_empty()
+            && id.len() <= 32
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !id_ok {
+            return Err(ConfigError(format!(
+                "APP_DATA_KEYS: key id {id:?} must be 1-32 letters, digits, - or _"
+            )));
+        }
+        let key = random_key(&format!("APP_DATA_KEYS key {id}"), encoded)?;
+        if key.len() != 32 {
+            return Err(ConfigError(format!(
+                "APP_DATA_KEYS key {id} must be exactly 32 bytes"
+            )));
+        }
+        keys.push((id.to_owned(), SecretBox::new(Box::new(key))));
+    }
+    let Some((last, _)) = keys.last() else {
+        return Err(ConfigError(
+            "APP_DATA_KEYS is not set: sensitive fields are encrypted at rest; add a key, \
+             e.g. `echo APP_DATA_KEYS=k1:$(head -c32 /dev/urandom | base64 -w0) >> .env`"
+                .into(),
+        ));
+    };
+    let current = vars.text("APP_DATA_KEY_ID", last);
+    if !keys.iter().any(|(id, _)| *id == current) {
+        return Err(ConfigError(format!(
+            "APP_DATA_KEY_ID {current:?} is not in APP_DATA_KEYS"
+        )));
+    }
+    Ok(DataKeys { keys, current })
+}
+
 /// `scheme://host[:port]` with no wildcard, path or trailing slash (OUT-11).
 fn is_exact_origin(origin: &[u8]) -> bool {
     let text = String::from_utf8_lossy(origin);
@@ -252,15 +305,21 @@ pub fn signing_key(encoded: &str) -> Result<Vec<u8>, ConfigError> {
             "APP_JWT_SECRET is the example value from .env.example: generate a real key".into(),
         ));
     }
+    random_key("APP_JWT_SECRET", encoded)
+}
+
+/// Decodes base64 (standard or URL-safe, padding optional) key material of
+/// at least 32 bytes that looks random; `name` says which in errors.
+fn random_key(name: &str, encoded: &str) -> Result<Vec<u8>, ConfigError> {
     let lenient =
         GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
     let key = GeneralPurpose::new(&base64::alphabet::URL_SAFE, lenient)
         .decode(encoded)
         .or_else(|_| GeneralPurpose::new(&base64::alphabet::STANDARD, lenient).decode(encoded))
-        .map_err(|_| ConfigError("APP_JWT_SECRET must be base64-encoded".into()))?;
+        .map_err(|_| ConfigError(format!("{name} must be base64-encoded")))?;
     if key.len() < MIN_KEY_BYTES {
         return Err(ConfigError(format!(
-            "APP_JWT_SECRET is too short: {} bytes, at least {MIN_KEY_BYTES} random bytes are required",
+            "{name} is too short: {} bytes, at least {MIN_KEY_BYTES} random bytes are required",
             key.len()
         )));
     }
@@ -269,9 +328,9 @@ pub fn signing_key(encoded: &str) -> Result<Vec<u8>, ConfigError> {
     let mut seen = [false; 256];
     key.iter().for_each(|b| seen[usize::from(*b)] = true);
     if seen.iter().filter(|s| **s).count() < 16 {
-        return Err(ConfigError(
-            "APP_JWT_SECRET is weak: it repeats too few distinct bytes to be random".into(),
-        ));
+        return Err(ConfigError(format!(
+            "{name} is weak: it repeats too few distinct bytes to be random"
+        )));
     }
     Ok(key)
 }
@@ -281,14 +340,14 @@ mod tests {
     use super::*;
     use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 
-    fn random_key(len: usize) -> Vec<u8> {
+    fn random_bytes(len: usize) -> Vec<u8> {
         (0..len).map(|_| rand::random::<u8>()).collect()
     }
 
     // JWT-01: a random key of 32+ bytes is accepted in both base64 alphabets.
     #[test]
     fn jwt_01_accepts_random_keys() {
-        let key = random_key(48);
+        let key = random_bytes(48);
         assert_eq!(signing_key(&URL_SAFE_NO_PAD.encode(&key)).unwrap(), key);
         assert_eq!(signing_key(&STANDARD.encode(&key)).unwrap(), key);
     }
@@ -296,7 +355,7 @@ mod tests {
     // JWT-01: short, patterned, example and non-base64 keys are refused.
     #[test]
     fn jwt_01_refuses_weak_keys() {
-        assert!(signing_key(&STANDARD.encode(random_key(31))).is_err());
+        assert!(signing_key(&STANDARD.encode(random_bytes(31))).is_err());
         assert!(signing_key(&STANDARD.encode([b'a'; 64])).is_err());
         assert!(signing_key(&STANDARD.encode(b"secretsecretsecretsecretsecretsecret")).is_err());
         assert!(signing_key(EXAMPLE_KEY).is_err());
@@ -321,9 +380,11 @@ mod tests {
 
     fn with_key(extra: &[(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
         let extra = extra.to_vec();
-        let key = STANDARD.encode(random_key(48));
+        let key = STANDARD.encode(random_bytes(48));
+        let data_key = format!("k1:{}", STANDARD.encode(random_bytes(32)));
         move |name| match name {
             "APP_JWT_SECRET" => Some(key.clone()),
+            "APP_DATA_KEYS" => Some(data_key.clone()),
             _ => extra
                 .iter()
                 .find(|(k, _)| *k == name)
@@ -348,6 +409,29 @@ mod tests {
         assert!(Settings::from_lookup(with_key(&tls)).unwrap().tls.is_some());
         let half = [("APP_ENV", "development"), ("APP_TLS_CERT_FILE", "c.pem")];
         assert!(Settings::from_lookup(with_key(&half)).is_err());
+    }
+
+    // AUTH-05: data keys are required, exactly 32 random bytes, and the
+    // current one must be among them.
+    #[test]
+    fn auth_05_data_keys_are_checked() {
+        let key = |len| STANDARD.encode(random_bytes(len));
+        let read = |keys: String, current: Option<&str>| {
+            let vars: std::collections::HashMap<&str, String> = [("APP_DATA_KEYS", keys)]
+                .into_iter()
+                .chain(current.map(|c| ("APP_DATA_KEY_ID", c.to_owned())))
+                .collect();
+            data_keys(&Vars(&|name| vars.get(name).cloned()))
+        };
+        let two = format!("old:{},new:{}", key(32), key(32));
+        assert_eq!(read(two.clone(), None).unwrap().current, "new");
+        assert_eq!(read(two.clone(), Some("old")).unwrap().current, "old");
+        assert!(read(two, Some("gone")).is_err());
+        assert!(read(String::new(), None).is_err());
+        assert!(read(format!("k1:{}", key(16)), None).is_err());
+        assert!(read(format!("k1:{}", key(48)), None).is_err());
+        assert!(read(format!("bad id:{}", key(32)), None).is_err());
+        assert!(read(format!("k1:{}", STANDARD.encode([7u8; 32])), None).is_err());
     }
 
     // JWT-01: without a key the service does not start, and says why.

@@ -10,6 +10,7 @@ use crate::{
     auth::{Jail, Passwords, Tokens},
     config::Settings,
     db::{self, Db},
+    encryption::FieldCipher,
     http, openapi, routes,
     state::AppState,
 };
@@ -41,6 +42,7 @@ impl Application {
             jail: Jail {
                 base: settings.login_lockout,
             },
+            cipher: Arc::new(FieldCipher::new(&settings.data_keys)?),
         };
         let (api_router, mut api_doc) = routes::router(state, &settings.http).split_for_parts();
         openapi::document_layer_responses(&mut api_doc);

@@ -3,6 +3,7 @@ use std::sync::Arc;
 use crate::{
     auth::{Jail, Passwords, Tokens},
     db::Db,
+    encryption::FieldCipher,
 };
 
 /// What every handler can reach; cheap to clone.
@@ -12,4 +13,6 @@ pub struct AppState {
     pub tokens: Arc<Tokens>,
     pub passwords: Passwords,
     pub jail: Jail,
+    /// Seals sensitive fields for storage (AUTH-05).
+    pub cipher: Arc<FieldCipher>,
 }

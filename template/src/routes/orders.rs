@@ -18,6 +18,7 @@ use crate::{
     },
     db,
     domain::{OrderItem, OrderNote, Quantity, ShippingAddress},
+    encryption::FieldCipher,
     error::{ApiError, ApiResult, Problem},
     extract::{Json, JsonOrXml, Path, Query},
     state::AppState,
@@ -66,8 +67,8 @@ pub struct OrderChanges {
     shipping_address: Option<ShippingAddress>,
 }
 
-/// An order as stored, without its owner.
-#[derive(Serialize, ToSchema, sqlx::FromRow)]
+/// An order as the caller sees it, without its owner.
+#[derive(Serialize, ToSchema)]
 pub struct Order {
     /// Order id.
     id: Uuid,
@@ -91,6 +92,46 @@ pub struct Order {
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     updated_at: OffsetDateTime,
+}
+
+/// An order as stored: the shipping address is sensitive, so it is sealed
+/// (AUTH-05) and only opened on the way out.
+#[derive(sqlx::FromRow)]
+struct OrderRow {
+    id: Uuid,
+    item: String,
+    quantity: i32,
+    note: Option<String>,
+    shipping_address: Option<Vec<u8>>,
+    created_at: OffsetDateTime,
+    updated_at: OffsetDateTime,
+}
+
+impl OrderRow {
+    fn open(self, cipher: &FieldCipher) -> ApiResult<Order> {
+        let shipping_address = match &self.shipping_address {
+            Some(sealed) => Some(cipher.open(sealed, self.id)?),
+            None => None,
+        };
+        Ok(Order {
+            id: self.id,
+            item: self.item,
+            quantity: self.quantity,
+            note: self.note,
+            shipping_address,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+/// Seals an optional shipping address for order `id`.
+fn seal(
+    cipher: &FieldCipher,
+    address: Option<ShippingAddress>,
+    id: Uuid,
+) -> ApiResult<Option<Vec<u8>>> {
+    Ok(address.map(|a| cipher.seal(a.as_str(), id)).transpose()?)
 }
 
 /// One page of orders, newest first.
@@ -148,7 +189,7 @@ async fn list_orders(
             Uuid::max(),
         ),
     };
-    let mut items: Vec<Order> = sqlx::query_as(
+    let mut rows: Vec<OrderRow> = sqlx::query_as(
         "SELECT id, item, quantity, note, shipping_address, created_at, updated_at FROM orders \
          WHERE owner_id = $1 AND (created_at < $2 OR (created_at = $2 AND id < $3)) \
          ORDER BY created_at DESC, id DESC LIMIT $4",
@@ -159,14 +200,17 @@ async fn list_orders(
     .bind(limit + 1)
     .fetch_all(&state.db)
     .await?;
-    let next_cursor = if items.len() > usize::try_from(limit).unwrap_or(usize::MAX) {
-        items.truncate(items.len() - 1);
-        items
-            .last()
+    let next_cursor = if rows.len() > usize::try_from(limit).unwrap_or(usize::MAX) {
+        rows.truncate(rows.len() - 1);
+        rows.last()
             .map(|last| encode_cursor(last.created_at, last.id))
     } else {
         None
     };
+    let items = rows
+        .into_iter()
+        .map(|row| row.open(&state.cipher))
+        .collect::<ApiResult<_>>()?;
     Ok(axum::Json(OrderPage { items, next_cursor }))
 }
 
@@ -201,7 +245,7 @@ async fn create_order(
     .bind(order.item.as_str())
     .bind(order.quantity.get())
     .bind(order.note.map(OrderNote::into_inner))
-    .bind(order.shipping_address.map(ShippingAddress::into_inner))
+    .bind(seal(&state.cipher, order.shipping_address, id)?)
     .bind(now)
     .execute(&state.db)
     .await?;
@@ -259,7 +303,7 @@ async fn update_order(
     .bind(changes.item.map(OrderItem::into_inner))
     .bind(changes.quantity.map(Quantity::get))
     .bind(changes.note.map(OrderNote::into_inner))
-    .bind(changes.shipping_address.map(ShippingAddress::into_inner))
+    .bind(seal(&state.cipher, changes.shipping_address, id)?)
     .bind(db::now())
     .execute(&state.db)
     .await?
@@ -297,12 +341,13 @@ async fn delete_order(
 }
 
 async fn fetch(state: &AppState, caller: &Caller, id: Uuid) -> ApiResult<Order> {
-    sqlx::query_as(SELECT_ORDER)
+    let row: OrderRow = sqlx::query_as(SELECT_ORDER)
         .bind(id)
         .bind(caller.user_id)
         .fetch_optional(&state.db)
         .await?
-        .ok_or(ApiError::NotFound)
+        .ok_or(ApiError::NotFound)?;
+    row.open(&state.cipher)
 }
 
 fn encode_cursor(created_at: OffsetDateTime, id: Uuid) -> String {

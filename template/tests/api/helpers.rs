@@ -75,10 +75,12 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     log_buffer();
     let database_url = fresh_database_url();
-    let key = STANDARD.encode((0..48).map(|_| rand::random::<u8>()).collect::<Vec<u8>>());
+    let key = STANDARD.encode(random_bytes(48));
+    let data_key = format!("k1:{}", STANDARD.encode(random_bytes(32)));
     let vars: Vars = [
         ("APP_DATABASE_URL", database_url.as_str()),
         ("APP_JWT_SECRET", key.as_str()),
+        ("APP_DATA_KEYS", data_key.as_str()),
         ("APP_LISTEN_ADDR", "127.0.0.1:0"),
         ("APP_ADMIN_ADDR", "127.0.0.1:0"),
     ]
@@ -94,6 +96,10 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
 }
 
 type Vars = std::collections::HashMap<String, String>;
+
+pub fn random_bytes(len: usize) -> Vec<u8> {
+    (0..len).map(|_| rand::random::<u8>()).collect()
+}
 
 /// Serves an application on `db`; `owned_database` is removed on drop.
 async fn start(vars: Vars, db: Db, owned_database: Option<String>) -> TestApp {
@@ -185,7 +191,19 @@ impl TestApp {
     /// A second instance of the service on the same database and settings, as
     /// in a deployment with several replicas.
     pub async fn sibling(&self) -> TestApp {
-        start(self.vars.clone(), self.db.clone(), None).await
+        self.sibling_with(&[]).await
+    }
+
+    /// A second instance on the same database with some settings changed.
+    pub async fn sibling_with(&self, overrides: &[(&str, String)]) -> TestApp {
+        let mut vars = self.vars.clone();
+        vars.extend(overrides.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+        start(vars, self.db.clone(), None).await
+    }
+
+    /// The value of a setting of this instance.
+    pub fn setting(&self, name: &str) -> &str {
+        &self.vars[name]
     }
 
     /// The same user and session, with an access token carrying `scope`

@@ -4,6 +4,7 @@
 mod access;
 mod admin;
 mod auth;
+mod encryption;
 mod errors;
 mod headers;
 mod health;
