@@ -34,12 +34,7 @@ async fn acc_01_auth_endpoints_are_rate_limited() {
     assert_problem(limited, StatusCode::TOO_MANY_REQUESTS).await;
     let health = app.client.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), StatusCode::OK);
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.admin_address))
-        .send()
-        .await
-        .unwrap();
+    let metrics = app.admin_get("/metrics").await;
     let metrics = metrics.text().await.unwrap();
     assert!(metrics.contains("rate_limited_total") && metrics.contains("auth_failures_total"));
 }

@@ -3,9 +3,14 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, random_bytes, spawn_app};
+use crate::helpers::{TestApp, TestUser, random_bytes, spawn_app};
 
 const ADDRESS: &str = "42 Secret Garden Lane, Springfield";
+
+async fn order_with_address(app: &TestApp, user: &TestUser) -> Value {
+    let body = json!({ "item": "tea", "quantity": 1, "shipping_address": ADDRESS });
+    app.create_order(user, &body).await.json().await.unwrap()
+}
 
 async fn stored_address(app: &TestApp, id: &str) -> Vec<u8> {
     let (sealed,): (Vec<u8>,) = sqlx::query_as("SELECT shipping_address FROM orders WHERE id = $1")
@@ -22,15 +27,7 @@ async fn stored_address(app: &TestApp, id: &str) -> Vec<u8> {
 async fn auth_05_shipping_address_is_encrypted_at_rest() {
     let app = spawn_app().await;
     let user = app.user().await;
-    let order: Value = app
-        .create_order(
-            &user,
-            &json!({ "item": "tea", "quantity": 1, "shipping_address": ADDRESS }),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let order: Value = order_with_address(&app, &user).await;
     let id = order["id"].as_str().unwrap();
     assert_eq!(order["shipping_address"], ADDRESS);
     let raw = stored_address(&app, id).await;
@@ -64,15 +61,7 @@ async fn auth_05_shipping_address_is_encrypted_at_rest() {
 async fn auth_05_data_keys_rotate() {
     let app = spawn_app().await;
     let user = app.user().await;
-    let old: Value = app
-        .create_order(
-            &user,
-            &json!({ "item": "tea", "quantity": 1, "shipping_address": ADDRESS }),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let old: Value = order_with_address(&app, &user).await;
     let keys = format!(
         "{},k2:{}",
         app.setting("APP_DATA_KEYS"),
@@ -84,15 +73,7 @@ async fn auth_05_data_keys_rotate() {
         rotated.get_json(&path, &user).await["shipping_address"],
         ADDRESS
     );
-    let new: Value = rotated
-        .create_order(
-            &user,
-            &json!({ "item": "tea", "quantity": 1, "shipping_address": ADDRESS }),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let new: Value = order_with_address(&rotated, &user).await;
     let sealed = stored_address(&rotated, new["id"].as_str().unwrap()).await;
     assert_eq!(&sealed[1..4], b"\x02k2", "new writes use the current key");
 }

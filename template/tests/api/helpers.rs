@@ -331,6 +331,25 @@ impl TestApp {
         .await
     }
 
+    /// Posts an XML order body.
+    pub async fn post_xml(&self, user: &TestUser, body: impl Into<reqwest::Body>) -> Response {
+        self.authed(reqwest::Method::POST, "/v1/me/orders", user)
+            .header("content-type", "application/xml")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// GET on the admin listener.
+    pub async fn admin_get(&self, path: &str) -> Response {
+        self.client
+            .get(format!("{}{path}", self.admin_address))
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn create_order(&self, user: &TestUser, body: &Value) -> Response {
         self.authed(reqwest::Method::POST, "/v1/me/orders", user)
             .json(body)

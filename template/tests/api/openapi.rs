@@ -6,12 +6,7 @@ use {{crate_name}}::routes::PUBLIC_PATHS;
 use crate::helpers::{assert_problem, spawn_app};
 
 async fn document(app: &crate::helpers::TestApp) -> Value {
-    let response = app
-        .client
-        .get(format!("{}/openapi.json", app.admin_address))
-        .send()
-        .await
-        .unwrap();
+    let response = app.admin_get("/openapi.json").await;
     assert_eq!(response.status(), StatusCode::OK);
     response.json().await.unwrap()
 }
@@ -37,12 +32,7 @@ async fn ops_04_docs_and_metrics_only_on_admin_listener() {
 async fn ops_03_metrics_count_requests_by_route() {
     let app = spawn_app().await;
     app.client.get(app.url("/healthz")).send().await.unwrap();
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.admin_address))
-        .send()
-        .await
-        .unwrap();
+    let metrics = app.admin_get("/metrics").await;
     assert_eq!(metrics.status(), StatusCode::OK);
     let text = metrics.text().await.unwrap();
     assert!(

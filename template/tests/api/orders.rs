@@ -36,12 +36,11 @@ async fn proc_04_xml_orders_are_accepted() {
     let app = spawn_app().await;
     let user = app.user().await;
     let response = app
-        .authed(Method::POST, "/v1/me/orders", &user)
-        .header("content-type", "application/xml")
-        .body("<?xml version=\"1.0\"?><order><item>coffee</item><quantity>3</quantity></order>")
-        .send()
-        .await
-        .unwrap();
+        .post_xml(
+            &user,
+            "<?xml version=\"1.0\"?><order><item>coffee</item><quantity>3</quantity></order>",
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let order: Value = response.json().await.unwrap();
     assert_eq!(
@@ -61,13 +60,7 @@ async fn proc_04_xml_doctype_is_refused() {
         r#"<!DOCTYPE order [<!ENTITY % p SYSTEM "http://127.0.0.1:9/x.dtd"> %p;]><order><item>x</item><quantity>1</quantity></order>"#,
     ];
     for payload in payloads {
-        let response = app
-            .authed(Method::POST, "/v1/me/orders", &user)
-            .header("content-type", "application/xml")
-            .body(payload)
-            .send()
-            .await
-            .unwrap();
+        let response = app.post_xml(&user, payload).await;
         assert_problem(response, StatusCode::BAD_REQUEST).await;
     }
     let page: Value = app.get_json("/v1/me/orders", &user).await;
@@ -327,13 +320,7 @@ async fn proc_04_external_entities_are_never_fetched() {
         ),
     ];
     for payload in payloads {
-        let response = app
-            .authed(Method::POST, "/v1/me/orders", &user)
-            .header("content-type", "application/xml")
-            .body(payload)
-            .send()
-            .await
-            .unwrap();
+        let response = app.post_xml(&user, payload).await;
         assert_problem(response, StatusCode::BAD_REQUEST).await;
     }
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
