@@ -130,7 +130,11 @@ impl IntoResponse for ApiError {
         let detail = match &self {
             Self::BadRequest(detail)
             | Self::Invalid(detail)
-            | Self::UnsupportedMediaType(detail) => Some(detail.clone()),
+            | Self::UnsupportedMediaType(detail) => {
+                // The detail may quote the input, so only the status is logged.
+                tracing::warn!(event = "input.rejected", status = status.as_u16());
+                Some(detail.clone())
+            }
             Self::Forbidden(scope) => Some(format!("this operation needs the `{scope}` scope")),
             Self::Unavailable(cause) => {
                 tracing::warn!(event = "dependency_unavailable", %cause);

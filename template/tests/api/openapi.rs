@@ -88,6 +88,10 @@ async fn ops_07_contract_is_described() {
                 property["description"].is_string(),
                 "{name}.{field} has no description"
             );
+            assert!(
+                is_bounded(property),
+                "{name}.{field} has no explicit validation: {property}"
+            );
         }
     }
     for (path, item) in doc["paths"].as_object().unwrap() {
@@ -150,4 +154,26 @@ async fn proc_09_declared_scopes_are_enforced() {
         }
     }
     assert!(scoped >= 6, "only {scoped} operations declare scopes");
+}
+
+/// Whether a property schema states its limits: a length, range, format,
+/// pattern or enumeration for scalars, a maximum size for arrays.
+fn is_bounded(property: &Value) -> bool {
+    let has = |key: &str| property.get(key).is_some();
+    if has("$ref") || property["allOf"].is_array() || property["oneOf"].is_array() {
+        return true;
+    }
+    let types: Vec<&str> = match &property["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    !types.is_empty()
+        && types.iter().filter(|t| **t != "null").all(|t| match *t {
+            "string" => has("maxLength") || has("format") || has("pattern") || has("enum"),
+            "integer" | "number" => has("minimum") || has("maximum"),
+            "array" => has("maxItems"),
+            "boolean" => true,
+            _ => false,
+        })
 }
