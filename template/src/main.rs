@@ -1,9 +1,18 @@
 //! Thin entry point: everything lives in the library so tests drive the same code.
+use std::process::ExitCode;
+
 use clap::Parser;
 
 use {{crate_name}}::cli::{self, Cli};
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    cli::run(Cli::parse()).await
+async fn main() -> ExitCode {
+    match cli::run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // The cause chain on one line, without a backtrace: it is meant for operators.
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
