@@ -56,8 +56,7 @@ pub enum Mode {
 
 /// Settings of the tokens.
 pub struct JwtSettings {
-    /// The HS256 signing key: at least 32 random bytes (JWT-01).
-    pub secret: SecretBox<Vec<u8>>,
+    pub signer: Signer,
     pub issuer: String,
     pub audience: String,
     pub access_ttl: Duration,
@@ -84,6 +83,19 @@ pub struct HttpSettings {
     pub header_read_timeout: Duration,
 }
 
+/// How access tokens are signed. The algorithm is the server's choice, set
+/// here and never read from a token (JWT-02).
+pub enum Signer {
+    /// HS256 with a secret of at least 32 random bytes (JWT-01); the default.
+    Hs256(SecretBox<Vec<u8>>),
+    /// EdDSA (Ed25519) with a key pair: a PKCS#8 private key and an SPKI
+    /// public key, both PEM.
+    EdDsa {
+        private_pem: SecretBox<Vec<u8>>,
+        public_pem: Vec<u8>,
+    },
+}
+
 /// A setting that is missing or unacceptable; the message names the variable.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -103,19 +115,6 @@ impl Settings {
     /// Reads settings through `lookup`, so tests can pass their own values.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let vars = Vars(&lookup);
-        let secret = match (lookup("APP_JWT_SECRET"), lookup("APP_JWT_SECRET_FILE")) {
-            (Some(value), _) => value,
-            (None, Some(path)) => std::fs::read_to_string(&path)
-                .map_err(|e| ConfigError(format!("APP_JWT_SECRET_FILE {path}: {e}")))?,
-            (None, None) => {
-                return Err(ConfigError(
-                    "APP_JWT_SECRET is not set: put a key of at least 32 random bytes, \
-                     base64-encoded, in the environment or in .env \
-                     (e.g. `echo APP_JWT_SECRET=$(head -c48 /dev/urandom | base64 -w0) >> .env`)"
-                        .into(),
-                ));
-            }
-        };
         let default_mode = if cfg!(debug_assertions) {
             "development"
         } else {
@@ -164,7 +163,7 @@ impl Settings {
             admin_addr: vars.parse("APP_ADMIN_ADDR", "127.0.0.1:9090")?,
             database_url: vars.text("APP_DATABASE_URL", DEFAULT_DATABASE_URL).into(),
             jwt: JwtSettings {
-                secret: SecretBox::new(Box::new(signing_key(secret.trim())?)),
+                signer: signer(&vars)?,
                 issuer: vars.text("APP_JWT_ISSUER", env!("CARGO_PKG_NAME")),
                 audience: vars.text("APP_JWT_AUDIENCE", env!("CARGO_PKG_NAME")),
                 access_ttl: vars.seconds("APP_ACCESS_TOKEN_TTL_SECS", "900")?,
@@ -242,6 +241,42 @@ const DEFAULT_DATABASE_URL: &str = concat!(
 {%- else %}
 const DEFAULT_DATABASE_URL: &str = concat!("sqlite://data/", env!("CARGO_CRATE_NAME"), ".db");
 {%- endif %}
+
+/// `APP_JWT_ALGORITHM` (HS256 by default, or EdDSA) and its keys.
+fn signer(vars: &Vars) -> Result<Signer, ConfigError> {
+    let read = |var: &str| {
+        let path = (vars.0)(var).ok_or_else(|| ConfigError(format!("{var} is not set")))?;
+        std::fs::read(&path).map_err(|e| ConfigError(format!("{var} {path}: {e}")))
+    };
+    match vars.text("APP_JWT_ALGORITHM", "HS256").as_str() {
+        "HS256" => {
+            let secret = match ((vars.0)("APP_JWT_SECRET"), (vars.0)("APP_JWT_SECRET_FILE")) {
+                (Some(value), _) => value,
+                (None, Some(_)) => {
+                    String::from_utf8_lossy(&read("APP_JWT_SECRET_FILE")?).into_owned()
+                }
+                (None, None) => {
+                    return Err(ConfigError(
+                        "APP_JWT_SECRET is not set: put a key of at least 32 random bytes, \
+                         base64-encoded, in the environment or in .env \
+                         (e.g. `echo APP_JWT_SECRET=$(head -c48 /dev/urandom | base64 -w0) >> .env`)"
+                            .into(),
+                    ));
+                }
+            };
+            Ok(Signer::Hs256(SecretBox::new(Box::new(signing_key(
+                secret.trim(),
+            )?))))
+        }
+        "EdDSA" => Ok(Signer::EdDsa {
+            private_pem: SecretBox::new(Box::new(read("APP_JWT_PRIVATE_KEY_FILE")?)),
+            public_pem: read("APP_JWT_PUBLIC_KEY_FILE")?,
+        }),
+        other => Err(ConfigError(format!(
+            "APP_JWT_ALGORITHM={other:?} is invalid: use HS256 or EdDSA"
+        ))),
+    }
+}
 
 /// `APP_DATA_KEYS` (`id:base64key,...`, 32 random bytes each) and
 /// `APP_DATA_KEY_ID`, the key for new writes (default: the last listed).

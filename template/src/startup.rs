@@ -37,7 +37,7 @@ impl Application {
     pub async fn build_with_pool(settings: Settings, db: Db) -> anyhow::Result<Self> {
         let state = AppState {
             db,
-            tokens: Arc::new(Tokens::new(&settings.jwt)),
+            tokens: Arc::new(Tokens::new(&settings.jwt)?),
             passwords: Passwords::new(settings.password_hash_concurrency).await?,
             jail: Jail {
                 base: settings.login_lockout,

@@ -2,6 +2,7 @@
 //! refresh tokens stored only as hashes (JWT-02..04, AUTH-05).
 use std::time::Duration;
 
+use anyhow::Context;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::{TryRngCore, rngs::OsRng};
@@ -10,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::config::JwtSettings;
+use crate::config::{JwtSettings, Signer};
 
 /// The whole payload of an access token: identifiers and times, nothing
 /// sensitive (JWT-04).
@@ -31,6 +32,7 @@ pub struct Claims {
 pub const MAX_TOKEN_LEN: usize = 1024;
 
 pub struct Tokens {
+    algorithm: Algorithm,
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
@@ -41,24 +43,49 @@ pub struct Tokens {
 }
 
 impl Tokens {
-    pub fn new(settings: &JwtSettings) -> Self {
-        let key = settings.secret.expose_secret();
-        // Only HS256 is accepted, whatever the token header says (JWT-02).
-        let mut validation = Validation::new(Algorithm::HS256);
+    /// Builds the signer and verifier; refuses keys that do not parse, or an
+    /// EdDSA pair whose halves do not belong together.
+    pub fn new(settings: &JwtSettings) -> anyhow::Result<Self> {
+        let (algorithm, encoding, decoding) = match &settings.signer {
+            Signer::Hs256(secret) => (
+                Algorithm::HS256,
+                EncodingKey::from_secret(secret.expose_secret()),
+                DecodingKey::from_secret(secret.expose_secret()),
+            ),
+            Signer::EdDsa {
+                private_pem,
+                public_pem,
+            } => (
+                Algorithm::EdDSA,
+                EncodingKey::from_ed_pem(private_pem.expose_secret())
+                    .context("APP_JWT_PRIVATE_KEY_FILE is not a PKCS#8 Ed25519 PEM key")?,
+                DecodingKey::from_ed_pem(public_pem)
+                    .context("APP_JWT_PUBLIC_KEY_FILE is not an Ed25519 PEM public key")?,
+            ),
+        };
+        // Only the configured algorithm is accepted, whatever the token header says (JWT-02).
+        let mut validation = Validation::new(algorithm);
         validation.leeway = 5;
         validation.validate_nbf = true;
         validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
         validation.set_issuer(&[&settings.issuer]);
         validation.set_audience(&[&settings.audience]);
-        Self {
-            encoding: EncodingKey::from_secret(key),
-            decoding: DecodingKey::from_secret(key),
+        let tokens = Self {
+            algorithm,
+            encoding,
+            decoding,
             validation,
             issuer: settings.issuer.clone(),
             audience: settings.audience.clone(),
             access_ttl: settings.access_ttl,
             refresh_ttl: settings.refresh_ttl,
-        }
+        };
+        let probe = tokens.issue(Uuid::nil(), Uuid::nil(), "")?;
+        anyhow::ensure!(
+            tokens.verify(&probe).is_some(),
+            "the JWT private and public keys do not belong together"
+        );
+        Ok(tokens)
     }
 
     pub fn access_ttl(&self) -> Duration {
@@ -85,7 +112,7 @@ impl Tokens {
             aud: self.audience.clone(),
         };
         Ok(jsonwebtoken::encode(
-            &Header::new(Algorithm::HS256),
+            &Header::new(self.algorithm),
             &claims,
             &self.encoding,
         )?)
@@ -131,16 +158,80 @@ mod tests {
     use super::*;
     use secrecy::SecretBox;
 
-    fn keyed() -> (Tokens, Vec<u8>) {
-        let key: Vec<u8> = (0..48).map(|_| rand::random::<u8>()).collect();
-        let tokens = Tokens::new(&JwtSettings {
-            secret: SecretBox::new(Box::new(key.clone())),
+    fn settings(signer: Signer) -> JwtSettings {
+        JwtSettings {
+            signer,
             issuer: "issuer".into(),
             audience: "audience".into(),
             access_ttl: Duration::from_secs(900),
             refresh_ttl: Duration::from_secs(3600),
-        });
-        (tokens, key)
+        }
+    }
+
+    fn keyed() -> (Tokens, Vec<u8>) {
+        let key: Vec<u8> = (0..48).map(|_| rand::random::<u8>()).collect();
+        let signer = Signer::Hs256(SecretBox::new(Box::new(key.clone())));
+        (Tokens::new(&settings(signer)).unwrap(), key)
+    }
+
+    /// An EdDSA signer with a fresh key pair, and its public key PEM.
+    fn ed25519() -> (Signer, String) {
+        let pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
+        let public = pair.public_key_pem();
+        let signer = Signer::EdDsa {
+            private_pem: SecretBox::new(Box::new(pair.serialize_pem().into_bytes())),
+            public_pem: public.clone().into_bytes(),
+        };
+        (signer, public)
+    }
+
+    // JWT-02: the asymmetric option signs and verifies with EdDSA only; an
+    // HS256 token keyed with the public key (algorithm confusion), a token of
+    // another pair and an HS256 token of the same service are refused.
+    #[test]
+    fn jwt_02_eddsa_option_refuses_algorithm_confusion() {
+        let (signer, public_pem) = ed25519();
+        let tokens = Tokens::new(&settings(signer)).unwrap();
+        let token = tokens
+            .issue(Uuid::new_v4(), Uuid::new_v4(), "orders:read")
+            .unwrap();
+        assert!(tokens.verify(&token).is_some());
+        let header = URL_SAFE_NO_PAD
+            .decode(token.split('.').next().unwrap())
+            .unwrap();
+        assert!(String::from_utf8(header).unwrap().contains("EdDSA"));
+        let confused = sign(Algorithm::HS256, public_pem.as_bytes(), &claims());
+        assert!(
+            tokens.verify(&confused).is_none(),
+            "public key used as HMAC secret"
+        );
+        let other = Tokens::new(&settings(ed25519().0)).unwrap();
+        let foreign = other
+            .issue(Uuid::new_v4(), Uuid::new_v4(), "admin")
+            .unwrap();
+        assert!(tokens.verify(&foreign).is_none());
+        let (hmac, _) = keyed();
+        let hs256 = hmac.issue(Uuid::new_v4(), Uuid::new_v4(), "admin").unwrap();
+        assert!(tokens.verify(&hs256).is_none());
+    }
+
+    // JWT-01: an EdDSA pair whose halves do not match is refused at start-up.
+    #[test]
+    fn jwt_01_mismatched_eddsa_pair_is_refused() {
+        let (Signer::EdDsa { private_pem, .. }, _) = ed25519() else {
+            unreachable!()
+        };
+        let (_, other_public) = ed25519();
+        let mismatched = Signer::EdDsa {
+            private_pem,
+            public_pem: other_public.into_bytes(),
+        };
+        assert!(Tokens::new(&settings(mismatched)).is_err());
+        let garbage = Signer::EdDsa {
+            private_pem: SecretBox::new(Box::new(b"not a key".to_vec())),
+            public_pem: b"not a key".to_vec(),
+        };
+        assert!(Tokens::new(&settings(garbage)).is_err());
     }
 
     fn tokens() -> Tokens {

@@ -1,7 +1,8 @@
+use base64::Engine;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, assert_problem, spawn_app, spawn_app_with};
+use crate::helpers::{PASSWORD, TempDir, assert_problem, spawn_app, spawn_app_with};
 
 // AUTH-04: registration answers the same whether or not the e-mail exists.
 #[tokio::test]
@@ -235,5 +236,31 @@ async fn auth_04_login_failures_take_the_same_time() {
     assert!(
         slowest.as_secs_f64() < fastest.as_secs_f64() * 2.0,
         "medians differ too much (unknown, wrong, locked): {medians:?}"
+    );
+}
+
+// JWT-02: the asymmetric option: with APP_JWT_ALGORITHM=EdDSA the service
+// signs with its key pair, and its tokens say so.
+#[tokio::test]
+async fn jwt_02_eddsa_key_pair_option() {
+    let pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
+    let dir = TempDir::new();
+    let private = dir.write("jwt.pem", pair.serialize_pem());
+    let public = dir.write("jwt.pub.pem", pair.public_key_pem());
+    let app = spawn_app_with(&[
+        ("APP_JWT_ALGORITHM", "EdDSA"),
+        ("APP_JWT_PRIVATE_KEY_FILE", &private),
+        ("APP_JWT_PUBLIC_KEY_FILE", &public),
+    ])
+    .await;
+    let user = app.user().await;
+    let header = user.access_token.split('.').next().unwrap();
+    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .unwrap();
+    assert!(String::from_utf8(header).unwrap().contains("\"EdDSA\""));
+    assert_eq!(
+        app.call(Method::GET, "/v1/me", &user).await.status(),
+        StatusCode::OK
     );
 }

@@ -220,6 +220,7 @@ impl TestApp {
         .unwrap();
         let id = |name: &str| claims[name].as_str().unwrap().parse().unwrap();
         let access_token = Tokens::new(&settings.jwt)
+            .unwrap()
             .issue(id("sub"), id("sid"), scope)
             .unwrap();
         TestUser {
@@ -374,4 +375,28 @@ pub async fn assert_problem(response: Response, status: StatusCode) -> Value {
         "{body}"
     );
     body
+}
+
+/// A private temporary directory, removed on drop.
+pub struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    pub fn new() -> Self {
+        let path = std::env::temp_dir().join(format!("api-test-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir(&path).unwrap();
+        Self(path)
+    }
+
+    /// Writes `contents` to `name` inside, and returns its path.
+    pub fn write(&self, name: &str, contents: String) -> String {
+        let path = self.0.join(name);
+        std::fs::write(&path, contents).unwrap();
+        path.display().to_string()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }

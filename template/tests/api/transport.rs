@@ -7,7 +7,7 @@ use tokio::{
     net::TcpStream,
 };
 
-use crate::helpers::{TestApp, spawn_app_with};
+use crate::helpers::{TempDir, TestApp, spawn_app_with};
 
 /// Reads until the server closes the connection or `limit` passes.
 async fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> Option<Vec<u8>> {
@@ -48,9 +48,9 @@ async fn in_04_slow_body_gets_408() {
 }
 
 /// A service serving TLS with a fresh self-signed certificate for localhost.
-async fn tls_app() -> (TestApp, CertificateDer<'static>, tempdir::Dir) {
+async fn tls_app() -> (TestApp, CertificateDer<'static>, TempDir) {
     let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let dir = tempdir::Dir::new();
+    let dir = TempDir::new();
     let cert = dir.write("cert.pem", certified.cert.pem());
     let key = dir.write("key.pem", certified.signing_key.serialize_pem());
     let app = spawn_app_with(&[
@@ -133,29 +133,4 @@ fn tls11_client_hello() -> Vec<u8> {
     record.extend(u16::try_from(handshake.len()).unwrap().to_be_bytes());
     record.extend(handshake);
     record
-}
-
-mod tempdir {
-    /// A private temporary directory, removed on drop.
-    pub struct Dir(std::path::PathBuf);
-
-    impl Dir {
-        pub fn new() -> Self {
-            let path = std::env::temp_dir().join(format!("tls-test-{}", uuid::Uuid::new_v4()));
-            std::fs::create_dir(&path).unwrap();
-            Self(path)
-        }
-
-        pub fn write(&self, name: &str, contents: String) -> String {
-            let path = self.0.join(name);
-            std::fs::write(&path, contents).unwrap();
-            path.display().to_string()
-        }
-    }
-
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
 }
