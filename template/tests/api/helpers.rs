@@ -181,7 +181,10 @@ impl Drop for TestApp {
             .as_deref()
             .and_then(|url| url.strip_prefix("sqlite://"))
         {
-            let _ = std::fs::remove_file(path);
+            // The database and its write-ahead log and shared-memory files.
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{path}{suffix}"));
+            }
         }
     }
 }
