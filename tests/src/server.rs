@@ -26,15 +26,9 @@ impl Server {
         let admin_addr = format!("127.0.0.1:{}", free_port());
         let out = File::create(log).expect("log file can be created");
         let err = out.try_clone().expect("log file handle can be cloned");
-        let mut command = Command::new(binary);
+        let mut command = service_command(binary, service_dir, &api_addr, &admin_addr);
         command
-            .current_dir(service_dir)
-            // Each test sets the database itself, or relies on the default.
-            .env_remove("APP_DATABASE_URL")
-            .env("APP_LISTEN_ADDR", &api_addr)
-            .env("APP_ADMIN_ADDR", &admin_addr)
             .envs(env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
             .stdout(out)
             .stderr(err);
         let child = command
@@ -111,12 +105,10 @@ pub fn expect_refusal(
     env: &[(&str, &str)],
     limit: Duration,
 ) -> String {
-    let mut child = Command::new(binary)
-        .current_dir(service_dir)
-        .env("APP_LISTEN_ADDR", format!("127.0.0.1:{}", free_port()))
-        .env("APP_ADMIN_ADDR", format!("127.0.0.1:{}", free_port()))
+    let api_addr = format!("127.0.0.1:{}", free_port());
+    let admin_addr = format!("127.0.0.1:{}", free_port());
+    let mut child = service_command(binary, service_dir, &api_addr, &admin_addr)
         .envs(env.iter().copied())
-        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -143,6 +135,20 @@ pub fn expect_refusal(
         "the service exited successfully with {env:?}: {printed}"
     );
     printed
+}
+
+/// The service's binary, run in `service_dir` (where its `.env` is) on the
+/// given loopback addresses, with no input.
+fn service_command(binary: &Path, service_dir: &Path, api_addr: &str, admin_addr: &str) -> Command {
+    let mut command = Command::new(binary);
+    command
+        .current_dir(service_dir)
+        // Each test sets the database itself, or relies on the default.
+        .env_remove("APP_DATABASE_URL")
+        .env("APP_LISTEN_ADDR", api_addr)
+        .env("APP_ADMIN_ADDR", admin_addr)
+        .stdin(Stdio::null());
+    command
 }
 
 /// A port that was free a moment ago; the service binds it right after.

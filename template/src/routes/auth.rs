@@ -196,8 +196,8 @@ async fn refresh(
     let hash = RefreshToken::hash(&body.refresh_token);
     let now = db::now();
     let mut tx = state.db.begin().await?;
-    let found: Option<(Uuid, Uuid, bool, bool)> = sqlx::query_as(
-        "SELECT s.id, s.user_id, u.is_admin, r.used_at IS NOT NULL \
+    let found: Option<(Uuid, Uuid, bool)> = sqlx::query_as(
+        "SELECT s.id, s.user_id, u.is_admin \
          FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id JOIN users u ON u.id = s.user_id \
          WHERE r.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 AND u.disabled = FALSE",
     )
@@ -205,15 +205,15 @@ async fn refresh(
     .bind(now)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((session_id, user_id, is_admin, spent)) = found else {
+    let Some((session_id, user_id, is_admin)) = found else {
         tracing::warn!(
             event = "auth.token_rejected",
             reason = "unknown_refresh_token"
         );
         return Err(ApiError::Unauthorized);
     };
-    // Marking the token spent only if it still is unspent settles races between
-    // two concurrent uses of one token: exactly one of them wins.
+    // Marking the token spent only if it still is unspent tells a reuse apart
+    // and settles races between two concurrent uses: exactly one of them wins.
     let claimed = sqlx::query(
         "UPDATE refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL",
     )
@@ -222,7 +222,7 @@ async fn refresh(
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    if spent || claimed != 1 {
+    if claimed != 1 {
         sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2")
             .bind(now)
             .bind(session_id)
