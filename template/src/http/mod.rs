@@ -29,7 +29,6 @@ use tracing::Level;
 
 use crate::config::HttpSettings;
 
-pub use client::ClientAddr;
 pub use metrics::{metrics_handle, render_metrics};
 
 /// Largest request body accepted; larger ones get 413.
