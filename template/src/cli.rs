@@ -1,4 +1,4 @@
-//! Command line: `serve` (the default), `migrate`, `create-admin`.
+//! Command line: `serve` (the default), `migrate`, `create-admin`, `app`.
 use std::io::BufRead;
 
 use anyhow::Context;
@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 use uuid::Uuid;
 
 use crate::{
-    auth::Passwords,
+    auth::{Passwords, application},
     config::Settings,
     db,
     domain::{Email, Password},
@@ -33,6 +33,29 @@ pub enum Command {
         #[arg(long)]
         email: String,
     },
+    /// Manage the keys of calling applications (AUTH-08).
+    #[command(subcommand)]
+    App(AppCommand),
+}
+
+#[derive(Subcommand)]
+pub enum AppCommand {
+    /// Create an application, or give an existing one a new key; prints the key once.
+    Create {
+        /// Unique name of the application.
+        #[arg(long)]
+        name: String,
+        /// A scope the application may use; repeat for several.
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+    },
+    /// Revoke an application's key; its next request is refused.
+    Revoke {
+        #[arg(long)]
+        name: String,
+    },
+    /// List applications with their scopes and state.
+    List,
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -57,6 +80,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrations applied");
         }
         Command::CreateAdmin { email } => create_admin(settings, email).await?,
+        Command::App(command) => manage_apps(settings, command).await?,
     }
     Ok(())
 }
@@ -76,6 +100,31 @@ async fn create_admin(settings: Settings, email: String) -> anyhow::Result<()> {
     db::migrate(&pool).await?;
     upsert_admin(&pool, &Passwords::new(1).await?, &email, password).await?;
     println!("administrator {} is ready", email.as_str());
+    Ok(())
+}
+
+async fn manage_apps(settings: Settings, command: AppCommand) -> anyhow::Result<()> {
+    let pool = db::connect(&settings.database_url).await?;
+    db::migrate(&pool).await?;
+    match command {
+        AppCommand::Create { name, scopes } => {
+            let issued = application::issue_key(&pool, &name, &scopes).await?;
+            println!(
+                "application {name} ({}) has a new key; it is shown only now:",
+                issued.id
+            );
+            println!("{}", issued.key);
+        }
+        AppCommand::Revoke { name } => {
+            application::revoke_key(&pool, &name).await?;
+            println!("the key of application {name} is revoked");
+        }
+        AppCommand::List => {
+            for line in application::list(&pool).await? {
+                println!("{line}");
+            }
+        }
+    }
     Ok(())
 }
 

@@ -81,6 +81,8 @@ pub struct HttpSettings {
     /// Deadline for a client to send its request headers; slow-loris
     /// connections are closed after it.
     pub header_read_timeout: Duration,
+    /// Whether every route but the health checks needs an application key (AUTH-08).
+    pub require_api_key: bool,
 }
 
 /// How access tokens are signed. The algorithm is the server's choice, set
@@ -180,6 +182,7 @@ impl Settings {
                     .positive("APP_AUTH_RATE_LIMIT_PER_MINUTE", "30")?,
                 request_timeout: vars.seconds("APP_REQUEST_TIMEOUT_SECS", "30")?,
                 header_read_timeout: vars.seconds("APP_HEADER_READ_TIMEOUT_SECS", "10")?,
+                require_api_key: vars.parse("APP_REQUIRE_API_KEY", "false")?,
             },
             tls,
             data_keys: data_keys(&vars)?,

@@ -1,4 +1,4 @@
-//! Encryption at rest of sensitive fields (AUTH-05, OPS-06): AES-256-GCM
+//! Encryption at rest of fields classified sensitive (AUTH-05, OPS-06): AES-256-GCM
 //! from aws-lc-rs with a random nonce per value, the row id as associated
 //! data (a value copied into another row no longer opens), and the key id
 //! stored with each value, so keys rotate: old values stay readable, new
@@ -10,7 +10,7 @@ use aws_lc_rs::aead::{AES_256_GCM, Aad, NONCE_LEN, Nonce, RandomizedNonceKey};
 use secrecy::ExposeSecret;
 use uuid::Uuid;
 
-use crate::config::DataKeys;
+use crate::{classification::Sensitive, config::DataKeys};
 
 /// Layout version of sealed values: `[1][key id length][key id][nonce][ciphertext and tag]`.
 const FORMAT: u8 = 1;
@@ -37,10 +37,10 @@ impl FieldCipher {
         })
     }
 
-    /// Encrypts `plaintext`, which belongs to row `row`, with the current key.
-    pub fn seal(&self, plaintext: &str, row: Uuid) -> anyhow::Result<Vec<u8>> {
+    /// Encrypts `value`, which belongs to row `row`, with the current key.
+    pub fn seal(&self, value: &Sensitive<impl AsRef<str>>, row: Uuid) -> anyhow::Result<Vec<u8>> {
         let key = &self.keys[&self.current];
-        let mut data = plaintext.as_bytes().to_vec();
+        let mut data = value.as_ref().as_bytes().to_vec();
         let nonce = key
             .seal_in_place_append_tag(Aad::from(row.as_bytes()), &mut data)
             .map_err(|_| anyhow!("encryption failed"))?;
@@ -53,7 +53,7 @@ impl FieldCipher {
     }
 
     /// Decrypts a value sealed for row `row`, with whichever key sealed it.
-    pub fn open(&self, sealed: &[u8], row: Uuid) -> anyhow::Result<String> {
+    pub fn open(&self, sealed: &[u8], row: Uuid) -> anyhow::Result<Sensitive<String>> {
         let [FORMAT, id_len, rest @ ..] = sealed else {
             bail!("sealed value of unknown format");
         };
@@ -73,7 +73,7 @@ impl FieldCipher {
         let plaintext = key
             .open_in_place(nonce, Aad::from(row.as_bytes()), &mut data)
             .map_err(|_| anyhow!("sealed value does not authenticate"))?;
-        Ok(String::from_utf8(plaintext.to_vec())?)
+        Ok(Sensitive::new(String::from_utf8(plaintext.to_vec())?))
     }
 }
 
@@ -82,6 +82,10 @@ mod tests {
     use secrecy::SecretBox;
 
     use super::*;
+
+    fn secret(value: &str) -> Sensitive<String> {
+        Sensitive::new(value.to_owned())
+    }
 
     fn keys(ids: &[&str], current: &str) -> DataKeys {
         DataKeys {
@@ -102,10 +106,10 @@ mod tests {
     fn auth_05_seal_and_open() {
         let cipher = FieldCipher::new(&keys(&["k1"], "k1")).unwrap();
         let row = Uuid::new_v4();
-        let sealed = cipher.seal("1 Main Street", row).unwrap();
+        let sealed = cipher.seal(&secret("1 Main Street"), row).unwrap();
         assert!(!sealed.windows(4).any(|w| w == b"Main"));
-        assert_ne!(sealed, cipher.seal("1 Main Street", row).unwrap());
-        assert_eq!(cipher.open(&sealed, row).unwrap(), "1 Main Street");
+        assert_ne!(sealed, cipher.seal(&secret("1 Main Street"), row).unwrap());
+        assert_eq!(cipher.open(&sealed, row).unwrap().as_str(), "1 Main Street");
         assert!(
             cipher.open(&sealed, Uuid::new_v4()).is_err(),
             "moved to another row"
@@ -122,7 +126,7 @@ mod tests {
         let row = Uuid::new_v4();
         let old_value = FieldCipher::new(&settings)
             .unwrap()
-            .seal("address", row)
+            .seal(&secret("address"), row)
             .unwrap();
         let new_key: Vec<u8> = (0..32).map(|_| rand::random::<u8>()).collect();
         settings
@@ -130,8 +134,8 @@ mod tests {
             .push(("new".into(), SecretBox::new(Box::new(new_key))));
         settings.current = "new".into();
         let rotated = FieldCipher::new(&settings).unwrap();
-        assert_eq!(rotated.open(&old_value, row).unwrap(), "address");
-        let new_value = rotated.seal("address", row).unwrap();
+        assert_eq!(rotated.open(&old_value, row).unwrap().as_str(), "address");
+        let new_value = rotated.seal(&secret("address"), row).unwrap();
         assert_eq!(&new_value[2..5], b"new");
         settings.keys.remove(0);
         let retired = FieldCipher::new(&settings).unwrap();

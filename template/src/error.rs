@@ -68,7 +68,10 @@ pub enum ApiError {
     /// Missing or bad credentials; deliberately says nothing more.
     #[error("unauthorized")]
     Unauthorized,
-    /// Authenticated, but the token lacks the scope the route needs.
+    /// Application keys are required and the request has no valid one (AUTH-08).
+    #[error("unknown application")]
+    UnknownApplication,
+    /// Authenticated, but the token or the application lacks the scope the route needs.
     #[error("forbidden: missing scope {0}")]
     Forbidden(&'static str),
     /// The client's network is not on the allow-list (ACC-05).
@@ -100,7 +103,7 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized | Self::UnknownApplication => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) | Self::ClientNotAllowed => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
@@ -149,16 +152,29 @@ impl IntoResponse for ApiError {
                 metrics::counter!("auth_failures_total").increment(1);
                 None
             }
+            Self::UnknownApplication => {
+                metrics::counter!("auth_failures_total").increment(1);
+                Some("send a valid application key in the X-Api-Key header".into())
+            }
             Self::TooManyRequests(_) => {
                 Some("slow down and retry after the time in Retry-After".into())
             }
             Self::ClientNotAllowed | Self::NotFound | Self::PayloadTooLarge => None,
         };
         let mut response = Problem::new(status, detail).into_response();
-        if let Self::TooManyRequests(seconds) = self {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, seconds.into());
+        match self {
+            Self::TooManyRequests(seconds) => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, seconds.into());
+            }
+            Self::UnknownApplication => {
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("ApiKey header=\"X-Api-Key\""),
+                );
+            }
+            _ => {}
         }
         response
     }

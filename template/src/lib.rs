@@ -2,6 +2,7 @@
 //! {{project-name}}: a Rampart service. `startup` wires the pieces below together.
 
 pub mod auth;
+pub mod classification;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -4,7 +4,10 @@ use utoipa::{
     Modify, OpenApi,
     openapi::{
         Content, Ref, ResponseBuilder,
-        security::{Http, HttpAuthScheme, SecurityScheme},
+        path::{Operation, PathItem},
+        security::{
+            ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityRequirement, SecurityScheme,
+        },
     },
 };
 
@@ -13,18 +16,60 @@ use crate::error::PROBLEM_JSON;
 #[derive(OpenApi)]
 #[openapi(
     components(schemas(crate::error::Problem)),
-    modifiers(&BearerAuth),
+    modifiers(&SecuritySchemes),
 )]
 pub struct ApiDoc;
 
-struct BearerAuth;
+struct SecuritySchemes;
 
-impl Modify for BearerAuth {
+impl Modify for SecuritySchemes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         let mut scheme = Http::new(HttpAuthScheme::Bearer);
         scheme.bearer_format = Some("JWT".into());
         components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-Api-Key",
+                "Key of the calling application, when the service requires one (AUTH-08)",
+            ))),
+        );
+    }
+}
+
+/// The operations of a path.
+fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// When application keys are required, every operation outside `keyless`
+/// also needs the `api_key` scheme, on top of any token it needs (AUTH-08).
+pub fn require_api_key(doc: &mut utoipa::openapi::OpenApi, keyless: &[&str]) {
+    let key = || SecurityRequirement::new("api_key", Vec::<String>::new());
+    for (path, item) in doc.paths.paths.iter_mut() {
+        if keyless.contains(&path.as_str()) {
+            continue;
+        }
+        for operation in operations(item) {
+            let security = operation.security.take().unwrap_or_default();
+            operation.security = Some(if security.is_empty() {
+                vec![key()]
+            } else {
+                security
+                    .into_iter()
+                    .map(|need| need.add("api_key", Vec::<String>::new()))
+                    .collect()
+            });
+        }
     }
 }
 
@@ -58,14 +103,7 @@ pub fn document_layer_responses(doc: &mut utoipa::openapi::OpenApi) {
         )
     };
     for item in doc.paths.paths.values_mut() {
-        let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ];
-        for operation in operations.into_iter().flatten() {
+        for operation in operations(item) {
             let responses = &mut operation.responses.responses;
             for (status, description) in LAYER_RESPONSES {
                 responses

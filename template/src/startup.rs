@@ -46,6 +46,9 @@ impl Application {
         };
         let (api_router, mut api_doc) = routes::router(state, &settings.http).split_for_parts();
         openapi::document_layer_responses(&mut api_doc);
+        if settings.http.require_api_key {
+            openapi::require_api_key(&mut api_doc, routes::KEYLESS_PATHS);
+        }
         let api_router = http::layers(api_router.fallback(fallback), &settings.http);
         let document = Arc::new(api_doc);
         // Non-production endpoints live on the admin listener only (OPS-04).

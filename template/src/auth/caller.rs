@@ -10,7 +10,7 @@ use axum::{
 };
 use uuid::Uuid;
 
-use super::scope::Scope;
+use super::{CallingApp, scope::Scope};
 
 use crate::{db, error::ApiError, state::AppState};
 
@@ -25,7 +25,8 @@ pub struct Caller {
 /// A caller whose token carries scope `S`. As a handler argument it declares
 /// the route's scope, and, being extracted from the request head, it is
 /// checked before the body is even read or any logic runs (PROC-09): a
-/// missing scope is 403, unlike a bad credential's 401.
+/// missing scope, the user's or the calling application's, is 403, unlike a
+/// bad credential's 401.
 pub struct Authorized<S>(pub Caller, pub PhantomData<S>);
 
 impl<S: Scope, St: Send + Sync> FromRequestParts<St> for Authorized<S> {
@@ -33,12 +34,18 @@ impl<S: Scope, St: Send + Sync> FromRequestParts<St> for Authorized<S> {
 
     async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, Self::Rejection> {
         let caller = Caller::from_request_parts(parts, state).await?;
-        if caller.scopes.split(' ').any(|s| s == S::NAME) {
-            Ok(Self(caller, PhantomData))
-        } else {
+        if !caller.scopes.split(' ').any(|s| s == S::NAME) {
             tracing::warn!(event = "authz.denied", user_id = %caller.user_id, scope = S::NAME);
-            Err(ApiError::Forbidden(S::NAME))
+            return Err(ApiError::Forbidden(S::NAME));
         }
+        // The calling application, when keys are required, bounds the user's scopes (AUTH-08).
+        if let Some(app) = parts.extensions.get::<CallingApp>()
+            && !app.allows(S::NAME)
+        {
+            tracing::warn!(event = "authz.denied", application_id = %app.id, scope = S::NAME);
+            return Err(ApiError::Forbidden(S::NAME));
+        }
+        Ok(Self(caller, PhantomData))
     }
 }
 

@@ -1,13 +1,18 @@
-//! Authentication: password hashing, tokens, and the authenticated caller.
+//! Authentication: password hashing, tokens, the authenticated caller, and
+//! the calling application.
+pub mod application;
 mod caller;
 mod jail;
+mod opaque;
 mod password;
 mod token;
 
+pub use application::{CallingApp, require_api_key};
 pub use caller::{Authorized, Caller, require_auth};
 pub use jail::Jail;
+pub use opaque::OpaqueToken;
 pub use password::Passwords;
-pub use token::{Claims, RefreshToken, Tokens};
+pub use token::{Claims, Tokens};
 
 /// Scopes granted to every user.
 pub const USER_SCOPES: &str = "orders:read orders:write";
@@ -16,6 +21,9 @@ pub const ADMIN_SCOPES: &str = "orders:read orders:write admin";
 
 /// The scopes routes can require, as types for `Authorized<S>`.
 pub mod scope {
+    /// Every scope, for checking the scopes given to an application.
+    pub const ALL: &[&str] = &[OrdersRead::NAME, OrdersWrite::NAME, Admin::NAME];
+
     /// A scope a token may carry.
     pub trait Scope {
         const NAME: &'static str;

@@ -1,14 +1,10 @@
-//! Access tokens (short-lived JWTs, HS256 fixed by the server) and opaque
-//! refresh tokens stored only as hashes (JWT-02..04, AUTH-05).
+//! Access tokens: short-lived JWTs whose algorithm the server fixes (JWT-02..04).
 use std::time::Duration;
 
 use anyhow::Context;
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use rand::{TryRngCore, rngs::OsRng};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::config::{JwtSettings, Signer};
@@ -130,32 +126,10 @@ impl Tokens {
     }
 }
 
-/// An opaque refresh token: 32 random bytes for the client, their SHA-256
-/// for the database.
-pub struct RefreshToken {
-    pub value: String,
-    pub hash: Vec<u8>,
-}
-
-impl RefreshToken {
-    pub fn generate() -> anyhow::Result<Self> {
-        let mut bytes = [0u8; 32];
-        OsRng.try_fill_bytes(&mut bytes)?;
-        let value = URL_SAFE_NO_PAD.encode(bytes);
-        Ok(Self {
-            hash: Self::hash(&value),
-            value,
-        })
-    }
-
-    pub fn hash(value: &str) -> Vec<u8> {
-        Sha256::digest(value.as_bytes()).to_vec()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
     use secrecy::SecretBox;
 
     fn settings(signer: Signer) -> JwtSettings {
@@ -420,17 +394,5 @@ mod tests {
         parts[0] = &none_header;
         parts[2] = "";
         assert!(tokens().verify(&parts.join(".")).is_none());
-    }
-
-    // AUTH-05: refresh tokens are random and only their hash is kept.
-    #[test]
-    fn auth_05_refresh_tokens_hashed() {
-        let (a, b) = (
-            RefreshToken::generate().unwrap(),
-            RefreshToken::generate().unwrap(),
-        );
-        assert_ne!(a.value, b.value);
-        assert_eq!(a.hash, RefreshToken::hash(&a.value));
-        assert_eq!(a.hash.len(), 32);
     }
 }

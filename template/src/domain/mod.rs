@@ -9,9 +9,16 @@ pub use email::Email;
 pub use password::Password;
 pub use text::{BoundedText, Quantity};
 
-/// Item name of an order: 1 to 200 characters.
-pub type OrderItem = BoundedText<1, 200>;
-/// Free-text note on an order: up to 1000 characters.
-pub type OrderNote = BoundedText<0, 1000>;
-/// Where to ship an order: up to 500 characters.
-pub type ShippingAddress = BoundedText<0, 500>;
+use crate::classification::{Internal, Sensitive};
+
+// Each stored field's class (OPS-06) is part of its type; ids, quantities and
+// timestamps are public.
+
+/// Item name of an order: 1 to 200 characters; internal.
+pub type OrderItem = Internal<BoundedText<1, 200>>;
+/// Free-text note on an order: up to 1000 characters; internal.
+pub type OrderNote = Internal<BoundedText<0, 1000>>;
+/// Where to ship an order: up to 500 characters; sensitive, so encrypted at rest.
+pub type ShippingAddress = Sensitive<BoundedText<0, 500>>;
+/// An account's e-mail address; internal.
+pub type AccountEmail = Internal<Email>;

@@ -27,7 +27,7 @@ use tower_http::{
 };
 use tracing::Level;
 
-use crate::config::HttpSettings;
+use crate::{auth::application::API_KEY_HEADER, config::HttpSettings};
 
 pub use metrics::{metrics_handle, render_metrics};
 
@@ -67,6 +67,7 @@ pub fn layers(router: Router, settings: &HttpSettings) -> Router {
             .layer(SetSensitiveRequestHeadersLayer::new([
                 header::AUTHORIZATION,
                 header::COOKIE,
+                HeaderName::from_static(API_KEY_HEADER),
             ]))
             .layer(
                 TraceLayer::new_for_http()
@@ -115,7 +116,12 @@ fn cors(origins: &[HeaderValue]) -> Option<CorsLayer> {
         CorsLayer::new()
             .allow_origin(AllowOrigin::list(origins.iter().cloned()))
             .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
-            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::ACCEPT,
+                HeaderName::from_static(API_KEY_HEADER),
+            ])
             .expose_headers([
                 header::LOCATION,
                 HeaderName::from_static(guards::REQUEST_ID),

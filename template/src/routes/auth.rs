@@ -6,9 +6,9 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use crate::{
-    auth::{ADMIN_SCOPES, Caller, Jail, RefreshToken, USER_SCOPES},
+    auth::{ADMIN_SCOPES, Caller, Jail, OpaqueToken, USER_SCOPES},
     db,
-    domain::{Email, Password},
+    domain::{AccountEmail, Password},
     error::{ApiError, ApiResult, Problem},
     extract::Json,
     state::AppState,
@@ -31,7 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct Credentials {
     /// The account's e-mail address (case-insensitive).
     #[schema(value_type = String, format = Email, min_length = 3, max_length = 254)]
-    email: Email,
+    email: AccountEmail,
     /// At least 8 characters; long passphrases welcome.
     #[schema(value_type = String, format = Password, min_length = 8, max_length = 1024)]
     password: Password,
@@ -151,7 +151,7 @@ async fn login(
     let (user_id, is_admin) = (account.id, account.is_admin);
     let session_id = Uuid::new_v4();
     let now = db::now();
-    let refresh = RefreshToken::generate()?;
+    let refresh = OpaqueToken::generate()?;
     let mut tx = state.db.begin().await?;
     sqlx::query(
         "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
@@ -193,7 +193,7 @@ async fn refresh(
     State(state): State<AppState>,
     Json(body): Json<RefreshRequest>,
 ) -> ApiResult<axum::Json<TokenPair>> {
-    let hash = RefreshToken::hash(&body.refresh_token);
+    let hash = OpaqueToken::hash(&body.refresh_token);
     let now = db::now();
     let mut tx = state.db.begin().await?;
     let found: Option<(Uuid, Uuid, bool)> = sqlx::query_as(
@@ -232,7 +232,7 @@ async fn refresh(
         tracing::warn!(event = "auth.refresh_reused", %session_id);
         return Err(ApiError::Unauthorized);
     }
-    let next = RefreshToken::generate()?;
+    let next = OpaqueToken::generate()?;
     store_refresh_token(&mut tx, &next, session_id).await?;
     tx.commit().await?;
     let scope = if is_admin { ADMIN_SCOPES } else { USER_SCOPES };
@@ -256,7 +256,7 @@ async fn logout(State(state): State<AppState>, caller: Caller) -> ApiResult<Stat
 
 async fn store_refresh_token(
     tx: &mut sqlx::Transaction<'_, db::Database>,
-    token: &RefreshToken,
+    token: &OpaqueToken,
     session_id: Uuid,
 ) -> ApiResult<()> {
     sqlx::query(
@@ -275,7 +275,7 @@ fn token_pair(
     user_id: Uuid,
     session_id: Uuid,
     scope: &str,
-    refresh: RefreshToken,
+    refresh: OpaqueToken,
 ) -> ApiResult<axum::Json<TokenPair>> {
     Ok(axum::Json(TokenPair {
         access_token: state.tokens.issue(user_id, session_id, scope)?,

@@ -12,18 +12,19 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::{
-    auth::require_auth, config::HttpSettings, http::rate_limit, openapi::ApiDoc, state::AppState,
+    auth::{require_api_key, require_auth},
+    config::HttpSettings,
+    http::rate_limit,
+    openapi::ApiDoc,
+    state::AppState,
 };
 
 /// The API routes and their OpenAPI description, built together so the
 /// document cannot drift from what is served.
 pub fn router(state: AppState, http: &HttpSettings) -> OpenApiRouter {
-    let public = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(health::router())
-        .merge(
-            // Password guessing and token probing get a tighter budget (ACC-01).
-            auth::public_router().layer(rate_limit::per_minute(http.auth_rate_limit_per_minute)),
-        );
+    // Password guessing and token probing get a tighter budget (ACC-01).
+    let public =
+        auth::public_router().layer(rate_limit::per_minute(http.auth_rate_limit_per_minute));
     let protected = OpenApiRouter::new()
         .merge(auth::router())
         .merge(me::router())
@@ -31,8 +32,25 @@ pub fn router(state: AppState, http: &HttpSettings) -> OpenApiRouter {
         .merge(orders::router())
         .merge(admin::router())
         .route_layer(middleware::from_fn_with_state(state.clone(), require_auth));
-    public.merge(protected).with_state(state)
+    let api = public.merge(protected);
+    // The application key is checked before the user's token (AUTH-08).
+    let api = if http.require_api_key {
+        api.route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_api_key,
+        ))
+    } else {
+        api
+    };
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(health::router())
+        .merge(api)
+        .with_state(state)
 }
+
+/// Paths that need no application key even when keys are required, so load
+/// balancers and orchestrators can probe them.
+pub const KEYLESS_PATHS: &[&str] = &["/healthz", "/readyz"];
 
 /// Paths reachable without a token; everything else answers 401 without one.
 pub const PUBLIC_PATHS: &[&str] = &[

@@ -16,6 +16,7 @@ use crate::{
         Authorized, Caller,
         scope::{OrdersRead, OrdersWrite},
     },
+    classification::Sensitive,
     db,
     domain::{OrderItem, OrderNote, Quantity, ShippingAddress},
     encryption::FieldCipher,
@@ -82,8 +83,8 @@ pub struct Order {
     #[schema(max_length = 1000)]
     note: Option<String>,
     /// Where to ship the order.
-    #[schema(max_length = 500)]
-    shipping_address: Option<String>,
+    #[schema(value_type = Option<String>, max_length = 500)]
+    shipping_address: Option<Sensitive<String>>,
     /// When the order was placed (RFC 3339).
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
@@ -131,7 +132,7 @@ fn seal(
     address: Option<ShippingAddress>,
     id: Uuid,
 ) -> ApiResult<Option<Vec<u8>>> {
-    Ok(address.map(|a| cipher.seal(a.as_str(), id)).transpose()?)
+    Ok(address.map(|a| cipher.seal(&a, id)).transpose()?)
 }
 
 /// One page of orders, newest first.
@@ -244,7 +245,7 @@ async fn create_order(
     .bind(caller.user_id)
     .bind(order.item.as_str())
     .bind(order.quantity.get())
-    .bind(order.note.map(OrderNote::into_inner))
+    .bind(order.note.map(|note| note.into_inner().into_inner()))
     .bind(seal(&state.cipher, order.shipping_address, id)?)
     .bind(now)
     .execute(&state.db)
@@ -300,9 +301,9 @@ async fn update_order(
     )
     .bind(id)
     .bind(caller.user_id)
-    .bind(changes.item.map(OrderItem::into_inner))
+    .bind(changes.item.map(|item| item.into_inner().into_inner()))
     .bind(changes.quantity.map(Quantity::get))
-    .bind(changes.note.map(OrderNote::into_inner))
+    .bind(changes.note.map(|note| note.into_inner().into_inner()))
     .bind(seal(&state.cipher, changes.shipping_address, id)?)
     .bind(db::now())
     .execute(&state.db)

@@ -101,6 +101,15 @@ pub fn random_bytes(len: usize) -> Vec<u8> {
     (0..len).map(|_| rand::random::<u8>()).collect()
 }
 
+fn http_client(default_headers: reqwest::header::HeaderMap) -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .default_headers(default_headers)
+        .build()
+        .unwrap()
+}
+
 /// Serves an application on `db`; `owned_database` is removed on drop.
 async fn start(vars: Vars, db: Db, owned_database: Option<String>) -> TestApp {
     let lookup = vars.clone();
@@ -116,11 +125,7 @@ async fn start(vars: Vars, db: Db, owned_database: Option<String>) -> TestApp {
     let server = tokio::spawn(app.run_until(async {
         let _ = stopped.await;
     }));
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
+    let client = http_client(reqwest::header::HeaderMap::new());
     TestApp {
         address,
         api_addr,
@@ -239,6 +244,13 @@ impl TestApp {
             let _ = stop.send(());
         }
         self.server.take().expect("server running")
+    }
+
+    /// Sends `key` as the calling application's key with every later request.
+    pub fn use_api_key(&mut self, key: &str) {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-api-key", key.parse().unwrap());
+        self.client = http_client(headers);
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -3,7 +3,9 @@
 //! they prove.
 mod access;
 mod admin;
+mod applications;
 mod auth;
+mod classification;
 mod encryption;
 mod errors;
 mod headers;

@@ -1,0 +1,140 @@
+//! Calling applications (AUTH-08). With `APP_REQUIRE_API_KEY=true`, every
+//! route but the health checks needs an application key in the `X-Api-Key`
+//! header, never in the URL. The key's application bounds what may be called:
+//! a route needing a scope the application was not given answers 403, whoever
+//! the user is. Keys are created and revoked with the `app` subcommand.
+use anyhow::{Context, bail};
+use axum::{
+    extract::{Request, State},
+    middleware::Next,
+    response::Response,
+};
+use uuid::Uuid;
+
+use super::{opaque::OpaqueToken, scope};
+use crate::{
+    db::{self, Db},
+    error::ApiError,
+    state::AppState,
+};
+
+/// The header that carries an application key.
+pub const API_KEY_HEADER: &str = "x-api-key";
+
+/// The application behind a request's key, with the scopes it may use.
+#[derive(Debug, Clone)]
+pub struct CallingApp {
+    pub id: Uuid,
+    scopes: String,
+}
+
+impl CallingApp {
+    pub fn allows(&self, scope: &str) -> bool {
+        self.scopes.split(' ').any(|s| s == scope)
+    }
+}
+
+/// Admits only requests with the key of a live application, looked up on
+/// every request so that a revoke or a disable applies to the next one.
+pub async fn require_api_key(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let key = request
+        .headers()
+        .get(API_KEY_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(ApiError::UnknownApplication)?;
+    let app: Option<(Uuid, String)> = sqlx::query_as(
+        "SELECT id, scopes FROM applications \
+         WHERE key_hash = $1 AND revoked_at IS NULL AND disabled = FALSE",
+    )
+    .bind(OpaqueToken::hash(key))
+    .fetch_optional(&state.db)
+    .await?;
+    let Some((id, scopes)) = app else {
+        tracing::warn!(event = "auth.api_key_rejected");
+        return Err(ApiError::UnknownApplication);
+    };
+    request.extensions_mut().insert(CallingApp { id, scopes });
+    Ok(next.run(request).await)
+}
+
+/// A newly issued key; `key` is shown once and never stored.
+pub struct IssuedKey {
+    pub id: Uuid,
+    pub key: String,
+}
+
+/// Creates application `name` allowed `scopes`, or gives an existing one a
+/// new key and these scopes (its old key stops working, and it is enabled
+/// again): creating is also how a key is rotated.
+pub async fn issue_key(pool: &Db, name: &str, scopes: &[String]) -> anyhow::Result<IssuedKey> {
+    if name.is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
+        bail!("the application name must be 1 to 100 printable characters");
+    }
+    if scopes.is_empty() {
+        bail!(
+            "give the application at least one scope: {}",
+            scope::ALL.join(", ")
+        );
+    }
+    if let Some(unknown) = scopes.iter().find(|s| !scope::ALL.contains(&s.as_str())) {
+        bail!("unknown scope {unknown:?}: use {}", scope::ALL.join(", "));
+    }
+    let token = OpaqueToken::generate()?;
+    let (id,): (Uuid,) = sqlx::query_as(
+        "INSERT INTO applications (id, name, key_hash, scopes, created_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (name) DO UPDATE SET key_hash = excluded.key_hash, scopes = excluded.scopes, \
+         disabled = FALSE, revoked_at = NULL RETURNING id",
+    )
+    .bind(Uuid::new_v4())
+    .bind(name)
+    .bind(&token.hash)
+    .bind(scopes.join(" "))
+    .bind(db::now())
+    .fetch_one(pool)
+    .await
+    .context("storing the application")?;
+    Ok(IssuedKey {
+        id,
+        key: token.value,
+    })
+}
+
+/// Revokes the key of application `name`; its requests fail from the next one on.
+pub async fn revoke_key(pool: &Db, name: &str) -> anyhow::Result<()> {
+    let revoked = sqlx::query(
+        "UPDATE applications SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL",
+    )
+    .bind(db::now())
+    .bind(name)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    if revoked == 0 {
+        bail!("no application {name:?} with a live key");
+    }
+    Ok(())
+}
+
+/// One line per application: id, name, scopes and state, for `app list`.
+pub async fn list(pool: &Db) -> anyhow::Result<Vec<String>> {
+    let rows: Vec<(Uuid, String, String, bool, bool)> = sqlx::query_as(
+        "SELECT id, name, scopes, disabled, revoked_at IS NOT NULL FROM applications ORDER BY name",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, scopes, disabled, revoked)| {
+            let state = match (revoked, disabled) {
+                (true, _) => "revoked",
+                (false, true) => "disabled",
+                (false, false) => "active",
+            };
+            format!("{id}  {name}  [{scopes}]  {state}")
+        })
+        .collect())
+}
