@@ -5,6 +5,7 @@ pub mod answers;
 pub mod cli;
 mod error;
 mod git;
+pub mod merge;
 pub mod name;
 mod new;
 pub mod render;

@@ -1,0 +1,284 @@
+//! Three-way merge of one text file, line by line and in-process: the team's
+//! edits (ours) and the template's change (theirs) against the version both
+//! started from (base). Changes that touch different lines are combined;
+//! changes to the same or adjacent lines, unless identical, become an inline
+//! conflict labelled with both sides, never a `.rej` file or a silent loss.
+use std::ops::Range;
+
+use similar::{Algorithm, DiffOp, capture_diff_slices};
+
+/// The outcome of a merge: the text, and how many conflicts it marks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Merged {
+    pub text: String,
+    pub conflicts: usize,
+}
+
+/// Names shown on the conflict markers, such as "your version" and "template 0.2.0".
+pub struct Labels<'a> {
+    pub ours: &'a str,
+    pub theirs: &'a str,
+}
+
+/// A replacement of `base` lines by `lines` of one side.
+#[derive(Debug, Clone)]
+struct Hunk<'a> {
+    base: Range<usize>,
+    lines: &'a [&'a str],
+}
+
+pub fn merge(base: &str, ours: &str, theirs: &str, labels: &Labels) -> Merged {
+    let base_lines: Vec<&str> = base.split_inclusive('\n').collect();
+    let our_lines: Vec<&str> = ours.split_inclusive('\n').collect();
+    let their_lines: Vec<&str> = theirs.split_inclusive('\n').collect();
+    let our_hunks = hunks(&base_lines, &our_lines);
+    let their_hunks = hunks(&base_lines, &their_lines);
+
+    let mut text = String::with_capacity(ours.len().max(theirs.len()));
+    let mut conflicts = 0;
+    let mut at = 0; // next base line not yet written
+    let (mut o, mut t) = (0, 0); // next hunk of each side
+    while o < our_hunks.len() || t < their_hunks.len() {
+        // A group starts at the earliest pending hunk and grows while a hunk of
+        // either side overlaps or touches it.
+        let start = match (our_hunks.get(o), their_hunks.get(t)) {
+            (Some(a), Some(b)) => a.base.start.min(b.base.start),
+            (Some(a), None) => a.base.start,
+            (None, Some(b)) => b.base.start,
+            (None, None) => unreachable!("the loop runs while hunks remain"),
+        };
+        let (o_first, t_first) = (o, t);
+        let mut end = start;
+        loop {
+            if let Some(h) = our_hunks.get(o).filter(|h| h.base.start <= end) {
+                end = end.max(h.base.end);
+                o += 1;
+            } else if let Some(h) = their_hunks.get(t).filter(|h| h.base.start <= end) {
+                end = end.max(h.base.end);
+                t += 1;
+            } else {
+                break;
+            }
+        }
+        text.extend(base_lines[at..start].iter().copied());
+        let group = start..end;
+        let (our_group, their_group) = (&our_hunks[o_first..o], &their_hunks[t_first..t]);
+        let mine = apply(&base_lines, &group, our_group);
+        let template = apply(&base_lines, &group, their_group);
+        if their_group.is_empty() || mine == template {
+            text.push_str(&mine);
+        } else if our_group.is_empty() {
+            text.push_str(&template);
+        } else {
+            conflicts += 1;
+            text.push_str(&format!("<<<<<<< {}\n", labels.ours));
+            push_line_block(&mut text, &mine);
+            text.push_str("=======\n");
+            push_line_block(&mut text, &template);
+            text.push_str(&format!(">>>>>>> {}\n", labels.theirs));
+        }
+        at = end;
+    }
+    text.extend(base_lines[at..].iter().copied());
+    Merged { text, conflicts }
+}
+
+/// The changes that turn `base` into `side`, in base order: the gaps
+/// between the runs of lines the diff matched. Only the matched runs are
+/// read, as they alone fix the alignment.
+fn hunks<'a>(base: &[&str], side: &'a [&'a str]) -> Vec<Hunk<'a>> {
+    let mut matched: Vec<(usize, usize, usize)> = capture_diff_slices(Algorithm::Myers, base, side)
+        .into_iter()
+        .filter_map(|op| match op {
+            DiffOp::Equal {
+                old_index,
+                new_index,
+                len,
+            } => Some((old_index, new_index, len)),
+            _ => None,
+        })
+        .collect();
+    matched.sort_unstable();
+    matched.push((base.len(), side.len(), 0));
+    let mut hunks = Vec::new();
+    let (mut b, mut s) = (0, 0);
+    for (old, new, len) in matched {
+        if old > b || new > s {
+            hunks.push(Hunk {
+                base: b..old,
+                lines: &side[s..new],
+            });
+        }
+        (b, s) = (old + len, new + len);
+    }
+    hunks
+}
+
+/// The lines one side has for the base lines `group`, given its hunks there.
+fn apply(base: &[&str], group: &Range<usize>, side: &[Hunk]) -> String {
+    let mut out = String::new();
+    let mut at = group.start;
+    for hunk in side {
+        out.extend(base[at..hunk.base.start].iter().copied());
+        out.extend(hunk.lines.iter().copied());
+        at = hunk.base.end;
+    }
+    out.extend(base[at..group.end].iter().copied());
+    out
+}
+
+/// Appends `block`, ending it with a newline so a marker never joins a line.
+fn push_line_block(text: &mut String, block: &str) {
+    text.push_str(block);
+    if !block.is_empty() && !block.ends_with('\n') {
+        text.push('\n');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const LABELS: Labels = Labels {
+        ours: "your version",
+        theirs: "template 0.2.0",
+    };
+
+    fn lines(text: &[&str]) -> String {
+        text.iter().map(|l| format!("{l}\n")).collect()
+    }
+
+    #[test]
+    fn edits_to_different_lines_are_combined() {
+        let base = lines(&["a", "b", "c", "d", "e"]);
+        let ours = lines(&["a", "B", "c", "d", "e"]);
+        let theirs = lines(&["a", "b", "c", "d", "E", "f"]);
+        let merged = merge(&base, &ours, &theirs, &LABELS);
+        assert_eq!(merged.text, lines(&["a", "B", "c", "d", "E", "f"]));
+        assert_eq!(merged.conflicts, 0);
+    }
+
+    #[test]
+    fn identical_edits_are_not_conflicts() {
+        let base = lines(&["a", "b"]);
+        let both = lines(&["a", "x"]);
+        let merged = merge(&base, &both, &both, &LABELS);
+        assert_eq!(
+            merged,
+            Merged {
+                text: both,
+                conflicts: 0
+            }
+        );
+    }
+
+    #[test]
+    fn overlapping_edits_are_marked_inline_with_both_labels() {
+        let base = lines(&["a", "b", "c"]);
+        let ours = lines(&["a", "mine", "c"]);
+        let theirs = "a\ntheirs\nc"; // no final newline on this side
+        let merged = merge(&base, &ours, theirs, &LABELS);
+        assert_eq!(merged.conflicts, 1);
+        assert_eq!(
+            merged.text,
+            // theirs also changed "c\n" to "c", so the conflict covers both lines.
+            "a\n<<<<<<< your version\nmine\nc\n=======\ntheirs\nc\n>>>>>>> template 0.2.0\n"
+        );
+    }
+
+    #[test]
+    fn one_sided_changes_win_and_deletions_stay_deleted() {
+        let base = lines(&["a", "b", "c"]);
+        let merged = merge(&base, &lines(&["a", "c"]), &base, &LABELS);
+        assert_eq!(merged.text, lines(&["a", "c"]));
+        let merged = merge(&base, &base, &lines(&["a", "c", "d"]), &LABELS);
+        assert_eq!(merged.text, lines(&["a", "c", "d"]));
+    }
+
+    /// One edit of a base line: replace it, delete it, or insert after it.
+    #[derive(Debug, Clone)]
+    enum Edit {
+        Replace(Vec<String>),
+        Delete,
+        InsertAfter(Vec<String>),
+    }
+
+    fn edit() -> impl Strategy<Value = Edit> {
+        let new_lines = prop::collection::vec("[a-z]{1,8}", 1..4);
+        prop_oneof![
+            new_lines.clone().prop_map(Edit::Replace),
+            Just(Edit::Delete),
+            new_lines.prop_map(Edit::InsertAfter),
+        ]
+    }
+
+    /// Applies `edits` (by base line) to `base`; new lines are tagged with `side`.
+    fn apply_edits(base: &[String], edits: &[(usize, Edit, bool)], ours: bool) -> String {
+        let mut out = String::new();
+        for (i, line) in base.iter().enumerate() {
+            let edit = edits.iter().find(|(at, _, side)| *at == i && *side == ours);
+            let tag = |l: &String| format!("{}-{l}\n", if ours { "ours" } else { "theirs" });
+            match edit.map(|(_, e, _)| e) {
+                None => out.push_str(&format!("{line}\n")),
+                Some(Edit::Replace(new)) => out.extend(new.iter().map(tag)),
+                Some(Edit::Delete) => {}
+                Some(Edit::InsertAfter(new)) => {
+                    out.push_str(&format!("{line}\n"));
+                    out.extend(new.iter().map(tag));
+                }
+            }
+        }
+        out
+    }
+
+    proptest! {
+        // Random edits of the two sides, at least one untouched line apart,
+        // all end up in the merge, which has no conflict.
+        #[test]
+        fn non_overlapping_edits_are_all_kept(
+            len in 4usize..60,
+            picks in prop::collection::vec((0usize..60, edit(), any::<bool>()), 0..12),
+        ) {
+            let base: Vec<String> = (0..len).map(|i| format!("base line {i}")).collect();
+            // Keep edits two lines apart, so each has an untouched line after it.
+            let mut edits: Vec<(usize, Edit, bool)> = Vec::new();
+            for (at, edit, ours) in picks {
+                let at = at % len;
+                if at + 1 < len && edits.iter().all(|(other, _, _)| at.abs_diff(*other) >= 2) {
+                    edits.push((at, edit, ours));
+                }
+            }
+            let base_text: String = base.iter().map(|l| format!("{l}\n")).collect();
+            let ours = apply_edits(&base, &edits, true);
+            let theirs = apply_edits(&base, &edits, false);
+            let merged = merge(&base_text, &ours, &theirs, &LABELS);
+            prop_assert_eq!(merged.conflicts, 0);
+            // The expected result applies every edit, whichever side made it.
+            let mut expected = String::new();
+            for (i, line) in base.iter().enumerate() {
+                match edits.iter().find(|(at, _, _)| *at == i) {
+                    None => expected.push_str(&format!("{line}\n")),
+                    Some((_, edit, ours)) => {
+                        let one = apply_edits(&base[i..=i], &[(0, edit.clone(), *ours)], *ours);
+                        expected.push_str(&one);
+                    }
+                }
+            }
+            prop_assert_eq!(merged.text, expected);
+        }
+
+        // Merging a side with an unchanged other side gives that side back.
+        #[test]
+        fn a_one_sided_change_is_taken_whole(
+            base in prop::collection::vec("[a-c]{0,3}", 0..20),
+            side in prop::collection::vec("[a-c]{0,3}", 0..20),
+        ) {
+            let base: String = base.iter().map(|l| format!("{l}\n")).collect();
+            let side: String = side.iter().map(|l| format!("{l}\n")).collect();
+            prop_assert_eq!(merge(&base, &side, &base, &LABELS).text, side.clone());
+            prop_assert_eq!(merge(&base, &base, &side, &LABELS).text, side);
+        }
+    }
+}
