@@ -8,7 +8,15 @@ fn template() -> &'static Path {
 }
 
 /// `(id, [(file, test function)])` for each row of the conformance table.
-fn conformance_rows() -> Vec<(String, Vec<(String, String)>)> {
+/// How a row proves its item: a test of the service, or a gate of its CI.
+enum Proof {
+    /// `file::test`, a Rust test in the service.
+    Test(String, String),
+    /// `ci/run STEP...`, steps of the service's local CI.
+    Gate(Vec<String>),
+}
+
+fn conformance_rows() -> Vec<(String, Vec<Proof>)> {
     let readme = fs::read_to_string(template().join("README.md")).unwrap();
     let table = readme
         .split("## Checklist conformance")
@@ -26,8 +34,17 @@ fn conformance_rows() -> Vec<(String, Vec<(String, String)>)> {
                 .last()
                 .unwrap()
                 .split('`')
-                .filter_map(|p| p.split_once("::"))
-                .map(|(file, test)| (file.to_owned(), test.to_owned()))
+                .skip(1)
+                .step_by(2)
+                .filter_map(|code| {
+                    if let Some((file, test)) = code.split_once("::") {
+                        Some(Proof::Test(file.to_owned(), test.to_owned()))
+                    } else {
+                        code.strip_prefix("ci/run").map(|steps| {
+                            Proof::Gate(steps.split_whitespace().map(str::to_owned).collect())
+                        })
+                    }
+                })
                 .collect();
             (id, proofs)
         })
@@ -50,16 +67,38 @@ fn every_conformance_row_names_existing_tests_that_mention_its_id() {
         assert!(!proofs.is_empty(), "{id} names no test");
         let needle = id.to_lowercase().replace('-', "_");
         let mut mentioned = false;
-        for (file, test) in proofs {
-            let source = fs::read_to_string(template().join(&file))
-                .unwrap_or_else(|e| panic!("{id}: {file}: {e}"));
-            let at = source
-                .find(&format!("fn {test}("))
-                .unwrap_or_else(|| panic!("{id}: no test `{test}` in {file}"));
-            // The id is in the test's name or in the comment just above it.
-            let above = &source[source[..at].rfind("\n\n").unwrap_or(0)..at];
-            mentioned |= test.contains(&needle) || above.contains(&id);
+        for proof in proofs {
+            match proof {
+                Proof::Test(file, test) => {
+                    let source = fs::read_to_string(template().join(&file))
+                        .unwrap_or_else(|e| panic!("{id}: {file}: {e}"));
+                    let at = source
+                        .find(&format!("fn {test}("))
+                        .unwrap_or_else(|| panic!("{id}: no test `{test}` in {file}"));
+                    // The id is in the test's name or in the comment just above it.
+                    mentioned |= test.contains(&needle) || comment_above(&source, at).contains(&id);
+                }
+                Proof::Gate(steps) => {
+                    let runner = fs::read_to_string(template().join("ci/run")).unwrap();
+                    if steps.is_empty() {
+                        // The runner as a whole: its header says what it proves.
+                        mentioned |= runner[..runner.find("\nset ").unwrap()].contains(&id);
+                    }
+                    for step in steps {
+                        let at = runner
+                            .find(&format!("\nstep_{}() {{", step.replace('-', "_")))
+                            .unwrap_or_else(|| panic!("{id}: ci/run has no step {step}"));
+                        // The id is in the comment just above the step.
+                        mentioned |= comment_above(&runner, at + 1).contains(&id);
+                    }
+                }
+            }
         }
         assert!(mentioned, "{id}: none of its tests names it");
     }
+}
+
+/// The paragraph of `source` just before byte `at`: a test's or a step's comment.
+fn comment_above(source: &str, at: usize) -> &str {
+    &source[source[..at].rfind("\n\n").unwrap_or(0)..at]
 }

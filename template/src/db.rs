@@ -52,7 +52,13 @@ async fn create_if_missing(url: &str) -> anyhow::Result<()> {
 
 /// Applies the migrations embedded from `migrations/` at build time.
 pub async fn migrate(pool: &Db) -> anyhow::Result<()> {
-    sqlx::migrate!("./migrations").run(pool).await?;
+    let mut migrator = sqlx::migrate!("./migrations");
+    // CI-07: when a deploy rolls back, the previous release starts on the
+    // schema the failed release already migrated. Migrations are additive
+    // (expand, then contract), so versions newer than this binary knows are
+    // not an error; edited or failed migrations still are.
+    migrator.set_ignore_missing(true);
+    migrator.run(pool).await?;
     Ok(())
 }
 

@@ -3,9 +3,11 @@
 
 pub mod applications;
 pub mod cargo;
+pub mod deploy;
 pub mod hardening;
 pub mod http;
 pub mod identity;
+pub mod local_ci;
 pub mod scenario;
 pub mod server;
 pub mod workdir;
@@ -57,13 +59,10 @@ pub fn exercise(database: Database) {
     .unwrap_or_else(|e| panic!("rampart could not generate {name}: {e}"));
     let service_dir = &created.path;
 
-    // rustfmt colours its diff even into a pipe, which garbles failure output.
-    cargo::run(service_dir, &["fmt", "--check", "--", "--color", "never"]);
-    cargo::run(
-        service_dir,
-        &["clippy", "--all-targets", "--", "-D", "warnings"],
-    );
-    cargo::run(service_dir, &["test"]);
+    // The service's own CI, as its team runs it: fmt, clippy, workflow lint,
+    // tests, coverage, cargo-deny, cargo-audit, the audited release build and
+    // its hardening, and the fuzzing of its contract.
+    local_ci::passes(service_dir);
     cargo::run(service_dir, &["build"]);
 
     let mut env = Vec::new();
@@ -99,14 +98,16 @@ pub fn exercise(database: Database) {
     }
     if database == Database::Sqlite {
         release_binary_is_hardened(service_dir, &name, &work);
+        // Last: the breaks leave rebuilt binaries behind.
+        local_ci::every_gate_bites(service_dir, &name);
     }
 }
 
-/// Builds the release binary, which runs in production mode, and checks from
+/// Takes the release binary, which runs in production mode, and checks from
 /// outside its start-up refusals, its hardened error responses and logs, its
 /// identity properties, and application keys.
 fn release_binary_is_hardened(service_dir: &std::path::Path, name: &str, work: &Workdir) {
-    cargo::run(service_dir, &["build", "--release"]);
+    // Built by the local CI's release step.
     let binary = cargo::target_dir().join("release").join(name);
     hardening::refuses_unsafe_starts(&binary, service_dir);
     let env = [("APP_BEHIND_TLS_PROXY", "true".to_owned())];

@@ -1,4 +1,9 @@
-use serde::Deserialize;
+use std::fmt;
+
+use serde::{
+    Deserialize, Deserializer,
+    de::{self, Visitor},
+};
 
 /// A string of `MIN..=MAX` characters without control characters other than
 /// line breaks and tabs.
@@ -42,10 +47,49 @@ impl<const MIN: usize, const MAX: usize> AsRef<str> for BoundedText<MIN, MAX> {
     }
 }
 
-/// How many units of an item to order: 1 to 1000.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "i64")]
+/// How many units of an item to order: 1 to 1000. A whole number written
+/// with a fraction (`3.0`) is still a whole number, as JSON Schema says; a
+/// string is not one, except as the text of an XML element.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Quantity(i32);
+
+impl<'de> Deserialize<'de> for Quantity {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Whole;
+
+        impl Visitor<'_> for Whole {
+            type Value = Quantity;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a whole number between 1 and 1000")
+            }
+
+            fn visit_i64<E: de::Error>(self, value: i64) -> Result<Quantity, E> {
+                Quantity::try_from(value).map_err(E::custom)
+            }
+
+            fn visit_u64<E: de::Error>(self, value: u64) -> Result<Quantity, E> {
+                self.visit_i64(i64::try_from(value).unwrap_or(i64::MAX))
+            }
+
+            fn visit_f64<E: de::Error>(self, value: f64) -> Result<Quantity, E> {
+                // Exact: 1..=1000 are represented exactly as f64.
+                if value.fract() == 0.0 && (1.0..=f64::from(Quantity::MAX)).contains(&value) {
+                    self.visit_i64(value as i64)
+                } else {
+                    Err(E::custom(format!(
+                        "must be a whole number between 1 and {}, got {value}",
+                        Quantity::MAX
+                    )))
+                }
+            }
+        }
+
+        // serde_json hands numbers of any kind to the visitor and refuses
+        // strings; quick-xml parses the element's text as an integer.
+        deserializer.deserialize_i64(Whole)
+    }
+}
 
 impl Quantity {
     pub const MAX: i32 = 1000;
@@ -89,5 +133,17 @@ mod tests {
         assert_eq!(Quantity::try_from(1000).unwrap().get(), 1000);
         assert!(Quantity::try_from(1001).is_err());
         assert!(Quantity::try_from(i64::MAX).is_err());
+    }
+
+    // IN-04: JSON Schema counts 3.0 as an integer, so it is accepted; a
+    // fraction, a string or an out-of-range value is not.
+    #[test]
+    fn in_04_quantity_from_json() {
+        let parse = |json: &str| serde_json::from_str::<Quantity>(json);
+        assert_eq!(parse("3").unwrap().get(), 3);
+        assert_eq!(parse("882.0").unwrap().get(), 882);
+        for bad in ["3.5", "\"3\"", "0", "1001.0", "-1", "1e300", "null"] {
+            assert!(parse(bad).is_err(), "{bad} was accepted");
+        }
     }
 }

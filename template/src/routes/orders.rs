@@ -31,22 +31,23 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_order, update_order, delete_order))
 }
 
-/// A new order. Unknown fields (such as `id` or `owner`) are refused (IN-06).
+/// A new order. Unknown fields (such as `id` or `owner`) are refused (IN-06);
+/// texts may hold line breaks and tabs but no other control characters.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(xml(name = "order"))]
 pub struct NewOrder {
     /// What is ordered.
-    #[schema(value_type = String, min_length = 1, max_length = 200)]
+    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$")]
     item: OrderItem,
     /// How many units.
     #[schema(value_type = i32, minimum = 1, maximum = 1000)]
     quantity: Quantity,
     /// Free-text note.
-    #[schema(value_type = Option<String>, max_length = 1000)]
+    #[schema(value_type = Option<String>, max_length = 1000, pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$")]
     note: Option<OrderNote>,
     /// Where to ship the order.
-    #[schema(value_type = Option<String>, max_length = 500)]
+    #[schema(value_type = Option<String>, max_length = 500, pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$")]
     shipping_address: Option<ShippingAddress>,
 }
 
@@ -55,16 +56,16 @@ pub struct NewOrder {
 #[serde(deny_unknown_fields)]
 pub struct OrderChanges {
     /// What is ordered.
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 200)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$")]
     item: Option<OrderItem>,
     /// How many units.
     #[schema(value_type = Option<i32>, minimum = 1, maximum = 1000)]
     quantity: Option<Quantity>,
     /// Free-text note.
-    #[schema(value_type = Option<String>, max_length = 1000)]
+    #[schema(value_type = Option<String>, max_length = 1000, pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$")]
     note: Option<OrderNote>,
     /// Where to ship the order.
-    #[schema(value_type = Option<String>, max_length = 500)]
+    #[schema(value_type = Option<String>, max_length = 500, pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$")]
     shipping_address: Option<ShippingAddress>,
 }
 

@@ -402,6 +402,10 @@ impl TempDir {
         Self(path)
     }
 
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+
     /// Writes `contents` to `name` inside, and returns its path.
     pub fn write(&self, name: &str, contents: String) -> String {
         let path = self.0.join(name);

@@ -13,6 +13,7 @@ mod health;
 mod helpers;
 mod jail;
 mod logging;
+mod migrations;
 mod openapi;
 mod orders;
 mod sessions;

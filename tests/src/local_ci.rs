@@ -1,0 +1,238 @@
+//! A generated service's own CI, run as its users run it: `ci/run` (CI-09).
+//! Once whole, and then once per gate after breaking the service on purpose,
+//! to prove that each gate fails when it should.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use crate::cargo;
+
+/// The outcome of one `ci/run`.
+pub struct Run {
+    pub success: bool,
+    pub output: String,
+}
+
+impl Run {
+    /// The summary line of `step`, such as `PASS      clippy       12s`.
+    pub fn verdict(&self, step: &str) -> Option<&str> {
+        self.output
+            .lines()
+            .filter_map(|line| line.strip_prefix("ci: "))
+            .map(str::trim_start)
+            .find(|line| {
+                let mut words = line.split_whitespace();
+                matches!(words.next(), Some("PASS" | "FAIL")) && words.next() == Some(step)
+            })
+    }
+}
+
+/// Runs `ci/run ARGS` in `service_dir`, sharing the compiled dependencies of
+/// every other service; an `ADVISORY_DB_DIR` in the environment makes the
+/// supply-chain steps offline.
+pub fn run(service_dir: &Path, args: &[&str]) -> Run {
+    let started = Instant::now();
+    let output = Command::new(service_dir.join("ci").join("run"))
+        .args(args)
+        .current_dir(service_dir)
+        .env("CARGO_TARGET_DIR", cargo::target_dir())
+        .env("CARGO_INCREMENTAL", "0")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run ci/run in {}: {e}", service_dir.display()));
+    let run = Run {
+        success: output.status.success(),
+        output: format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    };
+    eprintln!(
+        "ci/run {} in {}: {} after {:.0?}",
+        args.join(" "),
+        service_dir.display(),
+        if run.success { "passed" } else { "failed" },
+        started.elapsed()
+    );
+    run
+}
+
+/// Runs every step and requires each to pass.
+pub fn passes(service_dir: &Path) {
+    let run = run(service_dir, &[]);
+    assert!(run.success, "the local CI failed:\n{}", run.output);
+    let summary: Vec<&str> = run
+        .output
+        .lines()
+        .skip_while(|l| !l.starts_with("ci: summary"))
+        .collect();
+    eprintln!("{}", summary.join("\n"));
+}
+
+/// Runs `step` alone and requires it to fail, with `evidence` in its output.
+pub fn gate_bites(service_dir: &Path, step: &str, evidence: &str) {
+    let run = run(service_dir, &[step]);
+    let verdict = run.verdict(step).unwrap_or("no verdict");
+    assert!(
+        !run.success && verdict.starts_with("FAIL"),
+        "the {step} gate let a deliberate break through ({verdict}):\n{}",
+        run.output
+    );
+    assert!(
+        run.output.contains(evidence),
+        "the {step} gate failed without naming {evidence:?}:\n{}",
+        run.output
+    );
+}
+
+/// Edits to files of a service, undone on drop (whether the check passed or not).
+pub struct Breakage {
+    originals: Vec<(PathBuf, Option<Vec<u8>>)>,
+}
+
+impl Breakage {
+    pub fn new() -> Self {
+        Breakage {
+            originals: Vec::new(),
+        }
+    }
+
+    fn remember(&mut self, path: &Path) {
+        if !self.originals.iter().any(|(p, _)| p == path) {
+            self.originals
+                .push((path.to_owned(), std::fs::read(path).ok()));
+        }
+    }
+
+    /// Replaces `from` with `to` in `path`, which must contain it.
+    pub fn replace(&mut self, path: &Path, from: &str, to: &str) -> &mut Self {
+        self.remember(path);
+        let text = std::fs::read_to_string(path).expect("the file is readable");
+        assert!(text.contains(from), "{} has no {from:?}", path.display());
+        std::fs::write(path, text.replacen(from, to, 1)).expect("the file is writable");
+        self
+    }
+
+    /// Appends `text` to `path`.
+    pub fn append(&mut self, path: &Path, text: &str) -> &mut Self {
+        self.remember(path);
+        let mut all = std::fs::read_to_string(path).expect("the file is readable");
+        all.push_str(text);
+        std::fs::write(path, all).expect("the file is writable");
+        self
+    }
+
+    /// Creates `path` with `text`; removed on drop.
+    pub fn create(&mut self, path: &Path, text: &str) -> &mut Self {
+        self.remember(path);
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("dirs");
+        std::fs::write(path, text).expect("the file is writable");
+        self
+    }
+
+    /// Keeps `path` as it is now, to restore it on drop (for files a tool rewrites).
+    pub fn keep(&mut self, path: &Path) -> &mut Self {
+        self.remember(path);
+        self
+    }
+}
+
+impl Default for Breakage {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for Breakage {
+    fn drop(&mut self) {
+        for (path, original) in self.originals.drain(..).rev() {
+            let _ = match original {
+                Some(bytes) => std::fs::write(&path, bytes),
+                None => std::fs::remove_file(&path),
+            };
+        }
+    }
+}
+
+/// Breaks the service once per gate and shows that gate failing: a clippy
+/// warning, a dependency with known advisories, a dependency under a licence
+/// the policy does not allow, an undocumented status code, and a release
+/// binary with debug info.
+pub fn every_gate_bites(service_dir: &Path, package: &str) {
+    let manifest = service_dir.join("Cargo.toml");
+    let lock = service_dir.join("Cargo.lock");
+    {
+        let mut b = Breakage::new();
+        b.append(
+            &service_dir.join("src").join("lib.rs"),
+            "\n/// Deliberately unidiomatic.\npub fn byte_count(bytes: &Vec<u8>) -> usize {\n    bytes.len()\n}\n",
+        );
+        gate_bites(service_dir, "clippy", "ptr_arg");
+    }
+    {
+        // smallvec 0.6.9 carries several RustSec advisories.
+        let mut b = Breakage::new();
+        b.keep(&lock).replace(
+            &manifest,
+            "[dependencies]\n",
+            "[dependencies]\nsmallvec = \"=0.6.9\"\n",
+        );
+        update_lockfile(service_dir);
+        gate_bites(service_dir, "audit", "smallvec");
+        gate_bites(service_dir, "deny", "smallvec");
+    }
+    {
+        let mut b = Breakage::new();
+        let vendored = service_dir.join("vendor").join("copyleft");
+        b.create(
+            &vendored.join("Cargo.toml"),
+            "[package]\nname = \"copyleft\"\nversion = \"0.1.0\"\nedition = \"2024\"\nlicense = \"GPL-3.0-only\"\n",
+        )
+        .create(&vendored.join("src").join("lib.rs"), "//! A dependency under a licence the policy refuses.\n")
+        .keep(&lock)
+        .replace(
+            &manifest,
+            "[dependencies]\n",
+            "[dependencies]\ncopyleft = { version = \"0.1.0\", path = \"vendor/copyleft\" }\n",
+        );
+        update_lockfile(service_dir);
+        gate_bites(service_dir, "deny", "GPL-3.0-only");
+    }
+    {
+        // GET /v1/me answers a status its contract does not list.
+        let mut b = Breakage::new();
+        let me = service_dir.join("src").join("routes").join("me.rs");
+        b.replace(
+            &me,
+            "-> ApiResult<axum::Json<Me>> {",
+            "-> ApiResult<(axum::http::StatusCode, axum::Json<Me>)> {",
+        )
+        .replace(
+            &me,
+            "Ok(axum::Json(Me {",
+            "Ok((axum::http::StatusCode::NON_AUTHORITATIVE_INFORMATION, axum::Json(Me {",
+        )
+        .replace(
+            &me,
+            "        created_at,\n    }))",
+            "        created_at,\n    })))",
+        );
+        gate_bites(service_dir, "dast", "203");
+    }
+    {
+        // Debug info and symbols kept in the service's own code only, so
+        // only the service crate is rebuilt.
+        let mut b = Breakage::new();
+        b.append(
+            &manifest,
+            &format!("\n[profile.release.package.{package}]\ndebug = true\nstrip = \"none\"\n"),
+        );
+        gate_bites(service_dir, "hardening", "debug");
+    }
+}
+
+/// Adds a new dependency to Cargo.lock without touching the other entries.
+fn update_lockfile(service_dir: &Path) {
+    cargo::run(service_dir, &["update", "--workspace"]);
+}
