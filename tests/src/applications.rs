@@ -3,13 +3,12 @@
 //! and bounds what the application may call.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use serde_json::json;
 
 use crate::http::{Client, Reply};
-use crate::server::Server;
+use crate::server::{self, Server};
 
 /// Issues a key with the binary's CLI, then serves with keys required and
 /// checks the 401/403 answers over HTTP.
@@ -89,11 +88,9 @@ pub fn keys_gate_the_api(binary: &Path, service_dir: &Path, log: &Path) {
 
 /// `BINARY app create --name e2e-reader ARGS` in production mode.
 fn app_command(binary: &Path, service_dir: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(binary)
+    server::binary_command(binary, service_dir)
         .args(["app", "create", "--name", "e2e-reader"])
         .args(args)
-        .current_dir(service_dir)
-        .env_remove("APP_DATABASE_URL")
         .env("APP_BEHIND_TLS_PROXY", "true")
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", binary.display()))

@@ -137,14 +137,21 @@ pub fn expect_refusal(
     printed
 }
 
-/// The service's binary, run in `service_dir` (where its `.env` is) on the
-/// given loopback addresses, with no input.
-fn service_command(binary: &Path, service_dir: &Path, api_addr: &str, admin_addr: &str) -> Command {
+/// The service's binary, run in `service_dir` (where its `.env` is).
+pub fn binary_command(binary: &Path, service_dir: &Path) -> Command {
     let mut command = Command::new(binary);
     command
         .current_dir(service_dir)
         // Each test sets the database itself, or relies on the default.
-        .env_remove("APP_DATABASE_URL")
+        .env_remove("APP_DATABASE_URL");
+    command
+}
+
+/// The service's binary, run in `service_dir` on the given loopback
+/// addresses, with no input.
+fn service_command(binary: &Path, service_dir: &Path, api_addr: &str, admin_addr: &str) -> Command {
+    let mut command = binary_command(binary, service_dir);
+    command
         .env("APP_LISTEN_ADDR", api_addr)
         .env("APP_ADMIN_ADDR", admin_addr)
         .stdin(Stdio::null());

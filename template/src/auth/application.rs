@@ -29,8 +29,8 @@ pub struct CallingApp {
 }
 
 impl CallingApp {
-    pub fn allows(&self, scope: &str) -> bool {
-        self.scopes.split(' ').any(|s| s == scope)
+    pub fn allows(&self, name: &str) -> bool {
+        scope::includes(&self.scopes, name)
     }
 }
 

@@ -10,7 +10,10 @@ use axum::{
 };
 use uuid::Uuid;
 
-use super::{CallingApp, scope::Scope};
+use super::{
+    CallingApp,
+    scope::{self, Scope},
+};
 
 use crate::{db, error::ApiError, state::AppState};
 
@@ -34,7 +37,7 @@ impl<S: Scope, St: Send + Sync> FromRequestParts<St> for Authorized<S> {
 
     async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, Self::Rejection> {
         let caller = Caller::from_request_parts(parts, state).await?;
-        if !caller.scopes.split(' ').any(|s| s == S::NAME) {
+        if !scope::includes(&caller.scopes, S::NAME) {
             tracing::warn!(event = "authz.denied", user_id = %caller.user_id, scope = S::NAME);
             return Err(ApiError::Forbidden(S::NAME));
         }

@@ -24,6 +24,12 @@ pub mod scope {
     /// Every scope, for checking the scopes given to an application.
     pub const ALL: &[&str] = &[OrdersRead::NAME, OrdersWrite::NAME, Admin::NAME];
 
+    /// Whether `granted`, a space-separated scope list (a token's or an
+    /// application's), includes `scope`.
+    pub fn includes(granted: &str, scope: &str) -> bool {
+        granted.split(' ').any(|s| s == scope)
+    }
+
     /// A scope a token may carry.
     pub trait Scope {
         const NAME: &'static str;
