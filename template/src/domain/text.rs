@@ -61,7 +61,7 @@ impl<'de> Deserialize<'de> for Quantity {
             type Value = Quantity;
 
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a whole number between 1 and 1000")
+                write!(f, "a whole number between 1 and {}", Quantity::MAX)
             }
 
             fn visit_i64<E: de::Error>(self, value: i64) -> Result<Quantity, E> {
