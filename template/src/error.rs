@@ -29,13 +29,20 @@ pub struct Problem {
     pub detail: Option<String>,
 }
 
+/// Longest `detail`, in characters, as the contract states. A detail may
+/// quote the input (an unknown field's name), so it is cut to fit.
+const DETAIL_MAX_CHARS: usize = 1000;
+
 impl Problem {
     pub fn new(status: StatusCode, detail: Option<String>) -> Self {
         Self {
             kind: "about:blank".into(),
             title: status.canonical_reason().unwrap_or("Error").into(),
             status: status.as_u16(),
-            detail,
+            detail: detail.map(|d| match d.char_indices().nth(DETAIL_MAX_CHARS) {
+                Some((end, _)) => d[..end].to_owned(),
+                None => d,
+            }),
         }
     }
 }
@@ -181,3 +188,18 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // OUT-08/OPS-07: a detail quoting a huge input still fits the contract's bound.
+    #[test]
+    fn out_08_problem_detail_stays_within_its_bound() {
+        let long = "é".repeat(DETAIL_MAX_CHARS + 50);
+        let problem = Problem::new(StatusCode::UNPROCESSABLE_ENTITY, Some(long));
+        assert_eq!(problem.detail.unwrap().chars().count(), DETAIL_MAX_CHARS);
+        let short = Problem::new(StatusCode::BAD_REQUEST, Some("fix it".into()));
+        assert_eq!(short.detail.as_deref(), Some("fix it"));
+    }
+}
