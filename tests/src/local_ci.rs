@@ -162,13 +162,15 @@ impl Drop for Breakage {
     }
 }
 
-/// Breaks the service once per gate and shows that gate failing: a clippy
-/// warning, a dependency with known advisories, a dependency under a licence
-/// the policy does not allow, an undocumented status code, and a release
-/// binary with debug info.
+/// Breaks the service once per gate and shows that gate failing: a
+/// migration the previous release cannot live with, a clippy warning, a
+/// dependency with known advisories, a dependency under a licence the policy
+/// does not allow, an undocumented status code, and a release binary with
+/// debug info.
 pub fn every_gate_bites(service_dir: &Path, package: &str) {
     let manifest = service_dir.join("Cargo.toml");
     let lock = service_dir.join("Cargo.lock");
+    compat_gate_bites(service_dir);
     {
         let mut b = Breakage::new();
         b.append(
@@ -234,6 +236,60 @@ pub fn every_gate_bites(service_dir: &Path, package: &str) {
         gate_bites(service_dir, "dast", "203");
         gate_bites(service_dir, "hardening", "no debug info");
     }
+}
+
+/// CI-07: the service is released as v1.0.0; then an additive migration
+/// passes the compat step (v1.0.0 runs on the migrated schema and reads its
+/// rows back), and one dropping a column v1.0.0 reads fails it.
+fn compat_gate_bites(service_dir: &Path) {
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .args([
+                "-c",
+                "user.name=Rampart e2e",
+                "-c",
+                "user.email=e2e@example.com",
+            ])
+            .args(args)
+            .current_dir(service_dir)
+            .output()
+            .expect("git runs");
+        assert!(
+            out.status.success(),
+            "git {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "Release 1"]);
+    git(&["tag", "v1.0.0"]);
+    let first = run(service_dir, &["compat"]);
+    assert!(
+        first.success && first.output.contains("no earlier release"),
+        "the first release has nothing to be compatible with:\n{}",
+        first.output
+    );
+
+    let migrations = service_dir.join("migrations");
+    let mut b = Breakage::new();
+    b.create(
+        &migrations.join("9001_order_gift_wrap.sql"),
+        "ALTER TABLE orders ADD COLUMN gift_wrap BOOLEAN NOT NULL DEFAULT FALSE;\n",
+    );
+    let additive = run(service_dir, &["compat"]);
+    assert!(
+        additive.success
+            && additive
+                .output
+                .contains("v1.0.0 works on this version's schema"),
+        "an additive migration must pass the compat step:\n{}",
+        additive.output
+    );
+    b.create(
+        &migrations.join("9002_drop_order_note.sql"),
+        "ALTER TABLE orders DROP COLUMN note;\n",
+    );
+    gate_bites(service_dir, "compat", "INCOMPATIBLE");
 }
 
 /// Adds a new dependency to Cargo.lock without touching the other entries.
