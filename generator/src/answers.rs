@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::Error;
 use crate::template::{Kind, Placeholder};
@@ -12,7 +12,7 @@ use crate::template::{Kind, Placeholder};
 pub const BUILTIN_VARIABLES: &[&str] = &["project-name", "crate_name", "crate_type"];
 
 /// A placeholder's value, typed the way cargo-generate passes it to Liquid.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Answer {
     Text(String),

@@ -6,18 +6,48 @@ use std::process::ExitCode;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use crate::template::{self, Kind};
+use crate::check::{self, CheckReport};
+use crate::fleet;
+use crate::template::{Kind, Template};
+use crate::update::{self, UpdateOptions};
 use crate::{Created, Error, NewOptions, new_service_with_answers};
 
 const NEW_EXAMPLES: &str = "\
 Examples:
   rampart new orders-api
-  rampart new billing --database postgres --path services/billing --no-git";
+  rampart new billing --database postgres --path services/billing --no-git
+  rampart new billing --template git@github.com:acme/rampart.git@v3";
+
+const UPDATE_EXAMPLES: &str = "\
+Examples:
+  rampart update --dry-run
+  rampart update --path services/billing --to v4
+  rampart update --set database=postgres
+
+Exit status: 0 updated (or already up to date), 5 updated with conflicts to
+resolve, 2 refused (dirty tree, downgrade, bad answer), 1 other errors.";
+
+const CHECK_EXAMPLES: &str = "\
+Exit status: 0 up to date, 3 an update is available, 4 a managed file
+differs from the template (drift; wins over 3), 2 or 1 on errors.";
+
+const FLEET_EXAMPLES: &str = "\
+Example:
+  rampart fleet services/* --to v4
+
+Each service with changes gets a branch rampart/template-VERSION holding one
+commit; its current branch and working tree are left as they were.
+Exit status: 0 all updated or up to date, 5 some have conflicts, 1 some failed.";
+
+/// Exit status of an update that left conflicts to resolve.
+const CONFLICTS: u8 = 5;
 
 /// Scaffold secure Rust HTTP API services.
 ///
-/// Services come from the Rampart template built into this binary and are
-/// byte-identical to what `cargo generate` renders from the same template.
+/// Services come from the Rampart template built into this binary, or from a
+/// team's template source (a git repository with a `template/` folder), and
+/// are byte-identical to what `cargo generate` renders from the same
+/// template. `update`, `check` and `fleet` keep them current as it moves on.
 #[derive(Debug, Parser)]
 #[command(name = "rampart", version, after_help = NEW_EXAMPLES)]
 struct Cli {
@@ -34,6 +64,92 @@ enum Command {
     /// service was generated. Nothing is written if any check fails.
     #[command(after_help = NEW_EXAMPLES)]
     New(NewArgs),
+
+    /// Move a service to a newer template version, keeping the team's edits.
+    ///
+    /// Renders the recorded and the new version with the stored answers and
+    /// settles each file by its ownership class: managed files take the
+    /// template's version, merged files are merged three-way (overlapping
+    /// edits get inline conflict markers), seeded files stay the team's.
+    /// Files the team deleted stay deleted; files the template dropped are
+    /// removed only when unchanged. `.rampart.toml` is written last.
+    #[command(after_help = UPDATE_EXAMPLES)]
+    Update(UpdateArgs),
+
+    /// Tell whether a service is up to date and its managed files untouched.
+    #[command(after_help = CHECK_EXAMPLES)]
+    Check(CheckArgs),
+
+    /// Update many services at once, each on a new branch with one commit.
+    #[command(after_help = FLEET_EXAMPLES)]
+    Fleet(FleetArgs),
+}
+
+#[derive(Debug, Args)]
+struct TemplateArgs {
+    /// Where the template source is now, as PATH or URL[@REV] (default: the
+    /// source `.rampart.toml` records). It must hold the recorded version.
+    #[arg(long, value_name = "SOURCE")]
+    template: Option<String>,
+
+    /// The template version to move to: a tag or commit of the source
+    /// (default: its newest, HEAD).
+    #[arg(long, value_name = "REV")]
+    to: Option<String>,
+
+    /// Change an answer, e.g. `--set database=postgres`. Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    set: Vec<(String, String)>,
+}
+
+#[derive(Debug, Args)]
+struct UpdateArgs {
+    /// The service's folder.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    path: PathBuf,
+
+    #[command(flatten)]
+    template: TemplateArgs,
+
+    /// Run even though the git tree has uncommitted changes.
+    #[arg(long)]
+    allow_dirty: bool,
+
+    /// Print the changes as a diff and touch nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+struct CheckArgs {
+    /// The service's folder.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    path: PathBuf,
+
+    /// Where the template source is now, as PATH or URL[@REV] (default: the
+    /// source `.rampart.toml` records; REV defaults to its newest).
+    #[arg(long, value_name = "SOURCE")]
+    template: Option<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+struct FleetArgs {
+    /// The services' folders, each a git repository with a clean tree.
+    #[arg(value_name = "DIR", required = true)]
+    services: Vec<PathBuf>,
+
+    #[command(flatten)]
+    template: TemplateArgs,
 }
 
 #[derive(Debug, Args)]
@@ -58,6 +174,12 @@ struct NewArgs {
     /// Answer any template placeholder, e.g. `--set database=postgres`. Repeatable.
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     set: Vec<(String, String)>,
+
+    /// Template source as PATH or URL[@REV]: a git repository with a
+    /// `template/` folder, such as a team's fork of Rampart [default: the
+    /// template built into rampart].
+    #[arg(long, value_name = "SOURCE")]
+    template: Option<String>,
 }
 
 fn parse_key_value(raw: &str) -> Result<(String, String), String> {
@@ -72,7 +194,7 @@ pub fn main() -> ExitCode {
     let matches = command().get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(e.exit_code())
@@ -82,7 +204,8 @@ pub fn main() -> ExitCode {
 
 /// The clap command, with `--database` help listing the template's choices.
 fn command() -> clap::Command {
-    let database = template::placeholders()
+    let database = Template::builtin()
+        .and_then(|t| t.placeholders())
         .ok()
         .and_then(|all| all.into_iter().find(|p| p.name == "database"));
     let Some(database) = database else {
@@ -101,7 +224,7 @@ fn command() -> clap::Command {
     Cli::command().mut_subcommand("new", |new| new.mut_arg("database", |arg| arg.help(help)))
 }
 
-fn run(cli: Cli) -> Result<(), Error> {
+fn run(cli: Cli) -> Result<u8, Error> {
     match cli.command {
         Command::New(args) => {
             let opts = NewOptions {
@@ -109,14 +232,75 @@ fn run(cli: Cli) -> Result<(), Error> {
                 database: args.database,
                 path: args.path,
                 git: !args.no_git,
+                template: args.template,
             };
             let created = new_service_with_answers(&opts, &args.set)?;
             for warning in &created.warnings {
                 eprintln!("warning: {warning}");
             }
             print!("{}", summary(&opts.name, &created));
-            Ok(())
+            Ok(0)
         }
+        Command::Update(args) => {
+            let opts = update_options(args.path, args.template, args.allow_dirty, args.dry_run);
+            let report = update::update(&opts)?;
+            if report.is_noop() {
+                println!("already up to date with template {}", report.to);
+                return Ok(0);
+            }
+            if opts.dry_run {
+                print!("{}", report.diff);
+                println!("dry run: nothing was written");
+            }
+            print!("{}", report.summary());
+            let conflicts = report.conflicted();
+            if conflicts.is_empty() {
+                Ok(0)
+            } else {
+                eprintln!("conflicts to resolve: {}", conflicts.join(", "));
+                Ok(CONFLICTS)
+            }
+        }
+        Command::Check(args) => {
+            let report: CheckReport = check::check(&args.path, args.template.as_deref())?;
+            match args.format {
+                Format::Text => print!("{}", report.summary()),
+                Format::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report)
+                        .map_err(|e| Error::Refused(e.to_string()))?
+                ),
+            }
+            Ok(report.exit_code())
+        }
+        Command::Fleet(args) => {
+            let opts = update_options(PathBuf::new(), args.template, false, false);
+            let rows = fleet::fleet(&args.services, &opts);
+            print!("{}", fleet::table(&rows));
+            Ok(if rows.iter().any(fleet::Row::failed) {
+                1
+            } else if rows.iter().any(|r| r.conflicted > 0) {
+                CONFLICTS
+            } else {
+                0
+            })
+        }
+    }
+}
+
+fn update_options(
+    path: PathBuf,
+    template: TemplateArgs,
+    allow_dirty: bool,
+    dry_run: bool,
+) -> UpdateOptions {
+    UpdateOptions {
+        path,
+        template: template.template,
+        to: template.to,
+        set: template.set,
+        allow_dirty,
+        dry_run,
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-/// Everything that can stop `rampart` from generating a service.
+/// Everything that can stop `rampart` from generating or updating a service.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("invalid service name `{name}`: {reason}{}", suggestion_hint(.suggestion))]
@@ -40,8 +40,17 @@ pub enum Error {
     #[error("`{}` already exists and is not a directory", .path.display())]
     TargetNotDirectory { path: PathBuf },
 
-    #[error("embedded template is broken: {0}")]
+    #[error("the template is broken: {0}")]
     Template(String),
+
+    #[error("template source: {0}")]
+    Source(String),
+
+    #[error("{0}")]
+    Refused(String),
+
+    #[error("git: {0}")]
+    Git(String),
 
     #[error("could not {action} `{}`: {source}", .path.display())]
     Io {
@@ -69,8 +78,14 @@ impl Error {
             | Self::MissingAnswer { .. }
             | Self::ReservedPlaceholder { .. }
             | Self::TargetNotEmpty { .. }
-            | Self::TargetNotDirectory { .. } => 2,
-            Self::Template(_) | Self::Io { .. } | Self::Random(_) | Self::State(_) => 1,
+            | Self::TargetNotDirectory { .. }
+            | Self::Source(_)
+            | Self::Refused(_) => 2,
+            Self::Template(_)
+            | Self::Git(_)
+            | Self::Io { .. }
+            | Self::Random(_)
+            | Self::State(_) => 1,
         }
     }
 

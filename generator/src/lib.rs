@@ -1,17 +1,23 @@
-//! Rampart scaffolds secure Rust HTTP API services from an embedded
-//! cargo-generate template, producing the same bytes as `cargo generate`.
+//! Rampart scaffolds secure Rust HTTP API services from a cargo-generate
+//! template (built in, or a team's git source), producing the same bytes as
+//! `cargo generate`, and keeps them up to date as the template moves on.
 
 pub mod answers;
+pub mod check;
 pub mod cli;
 mod error;
+pub mod fleet;
 mod git;
 pub mod merge;
 pub mod name;
 mod new;
+pub mod policy;
 pub mod render;
 pub mod secret;
+pub mod source;
 pub mod state;
 pub mod template;
+pub mod update;
 pub mod write;
 
 pub use error::Error;

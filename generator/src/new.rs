@@ -5,9 +5,10 @@ use std::path::PathBuf;
 
 use crate::answers::{self, Answer};
 use crate::secret::{self, ENV_FILE};
+use crate::source::{self, Source};
 use crate::state::{STATE_FILE, State};
 use crate::write::{self, ExtraFile};
-use crate::{Error, git, name, render, template};
+use crate::{Error, git, name, render};
 
 /// What to generate; the CLI's `new` subcommand maps onto this one to one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +21,9 @@ pub struct NewOptions {
     pub path: Option<PathBuf>,
     /// Run `git init` in the new directory.
     pub git: bool,
+    /// Template source as `SOURCE[@REV]` (a git clone or URL with a
+    /// `template/` folder); `None` is the template built into rampart.
+    pub template: Option<String>,
 }
 
 /// A service that now exists on disk.
@@ -54,7 +58,12 @@ pub fn new_service_with_answers(
     if let Some(database) = &opts.database {
         given.push(("database".to_owned(), database.clone()));
     }
-    let answers = answers::resolve(&template::placeholders()?, &given)?;
+    let (location, rev) =
+        source::split_revision(opts.template.as_deref().unwrap_or(source::BUILTIN));
+    let source = Source::open(location)?;
+    let version = source.resolve(rev)?;
+    let template = source.load(&version)?;
+    let answers = answers::resolve(&template.placeholders()?, &given)?;
     let target = opts
         .path
         .clone()
@@ -62,9 +71,9 @@ pub fn new_service_with_answers(
     // Fail on a taken directory before doing any work.
     write::check_target(&target)?;
 
-    let rendered = render::render(&opts.name, &answers)?;
+    let rendered = render::render(&template, &opts.name, &answers)?;
     let env = secret::env_file()?;
-    let state = State::new(&opts.name, &answers, &rendered).to_toml()?;
+    let state = State::new(&source, &version, &opts.name, &answers, &rendered).to_toml()?;
     write::write_service(
         &target,
         &rendered,

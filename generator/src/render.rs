@@ -1,4 +1,4 @@
-//! Renders the embedded template in memory exactly as cargo-generate 0.23
+//! Renders a template in memory exactly as cargo-generate 0.23
 //! would: same variables, same Liquid engine, same file renaming rules.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -7,7 +7,7 @@ use liquid::model::{Object, Value};
 
 use crate::Error;
 use crate::answers::Answer;
-use crate::template::{self, CONFIG_FILE};
+use crate::template::{CONFIG_FILE, Template};
 
 /// cargo-generate strips this suffix, letting `X.liquid` replace a sibling `X`.
 const LIQUID_SUFFIX: &str = ".liquid";
@@ -49,38 +49,42 @@ pub fn globals(name: &str, answers: &BTreeMap<String, Answer>) -> Object {
     globals
 }
 
-/// Renders every template file for a service called `name`.
-pub fn render(name: &str, answers: &BTreeMap<String, Answer>) -> Result<Rendered, Error> {
+/// Renders every file of `template` for a service called `name`.
+pub fn render(
+    template: &Template,
+    name: &str,
+    answers: &BTreeMap<String, Answer>,
+) -> Result<Rendered, Error> {
     let parser = liquid::ParserBuilder::with_stdlib()
         .build()
         .map_err(|e| Error::Template(e.to_string()))?;
     let globals = globals(name, answers);
 
-    let sources = template::files();
+    let sources = &template.files;
     if sources.iter().any(|f| f.path == ".genignore") {
         return Err(Error::Template(
             ".genignore is not supported by rampart".into(),
         ));
     }
-    let stored: BTreeSet<&str> = sources.iter().map(|f| f.path).collect();
+    let stored: BTreeSet<&str> = sources.iter().map(|f| f.path.as_str()).collect();
 
     let mut files = Vec::new();
     for source in sources {
-        if is_git_metadata(source.path) {
+        if is_git_metadata(&source.path) {
             continue;
         }
         let path = match source.path.strip_suffix(LIQUID_SUFFIX) {
             Some(stripped) => stripped,
             // The `.liquid` sibling wins, as in cargo-generate.
             None if stored.contains(format!("{}{LIQUID_SUFFIX}", source.path).as_str()) => continue,
-            None => source.path,
+            None => &source.path,
         };
         if DROPPED_ROOT_FILES.contains(&path) {
             continue;
         }
         check_file_name(path)?;
         let broken = |why: String| Error::Template(format!("{}: {why}", source.path));
-        let text = std::str::from_utf8(source.contents)
+        let text = std::str::from_utf8(&source.contents)
             .map_err(|_| broken("not UTF-8, so it cannot be rendered".into()))?;
         let rendered = parser
             .parse(text)
@@ -94,10 +98,11 @@ pub fn render(name: &str, answers: &BTreeMap<String, Answer>) -> Result<Rendered
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
 
-    let dirs = template::dirs()
-        .into_iter()
+    let dirs = template
+        .dirs
+        .iter()
         .filter(|d| !is_git_metadata(d))
-        .map(str::to_owned)
+        .cloned()
         .collect();
     Ok(Rendered { files, dirs })
 }
@@ -146,7 +151,8 @@ mod tests {
 
     #[test]
     fn config_file_is_not_rendered() {
-        let rendered = render("demo-svc", &answers("sqlite")).unwrap();
+        let template = Template::builtin().unwrap();
+        let rendered = render(&template, "demo-svc", &answers("sqlite")).unwrap();
         assert!(rendered.files.iter().all(|f| f.path != CONFIG_FILE));
         assert!(
             rendered

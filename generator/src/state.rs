@@ -2,24 +2,26 @@
 //! can later tell template changes apart from the developer's own edits.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::Error;
 use crate::answers::Answer;
 use crate::render::Rendered;
+use crate::source::{Source, Version};
 
 /// The state file, relative to the service root.
 pub const STATE_FILE: &str = ".rampart.toml";
 
 const HEADER: &str = "\
-# Written by `rampart new`; `rampart update` reads it. Commit it with the service.
+# Written by `rampart new` and `rampart update`. Commit it with the service.
 # It records the template and answers used and a hash of every generated file
 # as generated, so updates can spot files you changed. It never holds secrets.
 ";
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct State {
     pub template: TemplateInfo,
     /// `project-name` plus one entry per placeholder.
@@ -28,22 +30,33 @@ pub struct State {
     pub files: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TemplateInfo {
+    /// `builtin`, the absolute path of a local clone, or a git URL.
     pub source: String,
+    /// For people: a tag or rampart's version.
     pub version: String,
+    /// The template's commit in its source; absent for the built-in template.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
 }
 
 impl State {
-    /// State for a freshly rendered service.
-    pub fn new(name: &str, answers: &BTreeMap<String, Answer>, rendered: &Rendered) -> Self {
+    /// State for a service rendered from `source` at `version`.
+    pub fn new(
+        source: &Source,
+        version: &Version,
+        name: &str,
+        answers: &BTreeMap<String, Answer>,
+        rendered: &Rendered,
+    ) -> Self {
         let mut all_answers = answers.clone();
-        all_answers.insert("project-name".into(), Answer::Text(name.to_owned()));
+        all_answers.insert(NAME.into(), Answer::Text(name.to_owned()));
         Self {
             template: TemplateInfo {
-                source: "builtin".into(),
-                // The template ships inside rampart, so they share a version.
-                version: env!("CARGO_PKG_VERSION").into(),
+                source: source.location().to_owned(),
+                version: version.label.clone(),
+                commit: version.commit.clone(),
             },
             answers: all_answers,
             files: rendered
@@ -57,7 +70,52 @@ impl State {
     pub fn to_toml(&self) -> Result<String, Error> {
         Ok(format!("{HEADER}\n{}", toml::to_string(self)?))
     }
+
+    /// The state file of the service in `dir`.
+    pub fn read(dir: &Path) -> Result<Self, Error> {
+        let path = dir.join(STATE_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::Refused(format!(
+                    "{} is not a service made by rampart: it has no {STATE_FILE}",
+                    dir.display()
+                )));
+            }
+            Err(e) => return Err(Error::io("read", &path)(e)),
+        };
+        let state: Self = toml::from_str(&text)
+            .map_err(|e| Error::Refused(format!("{} is malformed: {e}", path.display())))?;
+        state.name()?;
+        Ok(state)
+    }
+
+    /// The version it records.
+    pub fn version(&self) -> Version {
+        Version {
+            label: self.template.version.clone(),
+            commit: self.template.commit.clone(),
+        }
+    }
+
+    /// The service's name, recorded among the answers.
+    pub fn name(&self) -> Result<&str, Error> {
+        match self.answers.get(NAME) {
+            Some(Answer::Text(name)) => Ok(name),
+            _ => Err(Error::Refused(format!("{STATE_FILE} records no {NAME}"))),
+        }
+    }
+
+    /// The answers to the template's placeholders (without the name).
+    pub fn placeholder_answers(&self) -> BTreeMap<String, Answer> {
+        let mut answers = self.answers.clone();
+        answers.remove(NAME);
+        answers
+    }
 }
+
+/// The answer that names the service.
+const NAME: &str = "project-name";
 
 /// `sha256:<lowercase hex>`.
 pub fn digest(bytes: &[u8]) -> String {
@@ -90,8 +148,14 @@ mod tests {
             dirs: vec!["src".into()],
         };
         let answers = BTreeMap::from([("database".into(), Answer::Text("sqlite".into()))]);
-        let text = State::new("demo", &answers, &rendered).to_toml().unwrap();
+        let source = Source::Builtin;
+        let version = source.resolve(None).unwrap();
+        let state = State::new(&source, &version, "demo", &answers, &rendered);
+        let text = state.to_toml().unwrap();
         assert!(text.starts_with("# Written by `rampart new`"));
+        let back: State = toml::from_str(&text).unwrap();
+        assert_eq!(back.name().unwrap(), "demo");
+        assert_eq!(back.version(), version);
         let parsed: toml::Table = toml::from_str(&text).unwrap();
         assert_eq!(parsed["template"]["source"].as_str(), Some("builtin"));
         assert_eq!(parsed["answers"]["project-name"].as_str(), Some("demo"));

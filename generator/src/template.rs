@@ -1,11 +1,16 @@
-//! The template embedded in the binary and the placeholders its
+//! A template's files, from the copy embedded in the binary or from a
+//! template source (see `source`), and the placeholders its
 //! `cargo-generate.toml` declares (the single source of truth for answers).
 
 use include_dir::{Dir, DirEntry, include_dir};
 
 use crate::Error;
+use crate::policy::Policy;
 
 static TEMPLATE: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../template");
+
+/// The built-in template's update policy (see `policy`), kept beside it.
+const BUILTIN_POLICY: &str = include_str!("../../template-update.toml");
 
 /// Written by build.rs: include_dir keeps contents but not file modes.
 const EXECUTABLES: &[&str] = include!(concat!(env!("OUT_DIR"), "/executables.rs"));
@@ -14,41 +19,64 @@ const EXECUTABLES: &[&str] = include!(concat!(env!("OUT_DIR"), "/executables.rs"
 pub const CONFIG_FILE: &str = "cargo-generate.toml";
 
 /// One file of the template as stored, before cargo-generate's renaming rules.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TemplateFile {
     /// Relative path with `/` separators.
-    pub path: &'static str,
-    pub contents: &'static [u8],
+    pub path: String,
+    pub contents: Vec<u8>,
     pub executable: bool,
 }
 
-/// Every file in the embedded template, sorted by path.
-pub fn files() -> Vec<TemplateFile> {
-    let mut files = Vec::new();
-    walk(&TEMPLATE, &mut |entry| {
-        if let DirEntry::File(file) = entry {
-            let path = file.path().to_str().unwrap_or_default();
-            files.push(TemplateFile {
-                path,
-                contents: file.contents(),
-                executable: EXECUTABLES.contains(&path),
-            });
-        }
-    });
-    files.sort_by_key(|f| f.path);
-    files
+/// One version of a template: its files, directories and update policy.
+#[derive(Debug, Clone)]
+pub struct Template {
+    /// Sorted by path.
+    pub files: Vec<TemplateFile>,
+    /// Every directory, sorted (cargo-generate copies empty ones too).
+    pub dirs: Vec<String>,
+    pub policy: Policy,
 }
 
-/// Every directory in the embedded template (cargo-generate copies empty ones too).
-pub fn dirs() -> Vec<&'static str> {
-    let mut dirs = Vec::new();
-    walk(&TEMPLATE, &mut |entry| {
-        if let DirEntry::Dir(dir) = entry {
-            dirs.push(dir.path().to_str().unwrap_or_default());
+impl Template {
+    /// The template embedded in this binary.
+    pub fn builtin() -> Result<Self, Error> {
+        let mut files = Vec::new();
+        let mut dirs = Vec::new();
+        walk(&TEMPLATE, &mut |entry| match entry {
+            DirEntry::File(file) => {
+                let path = file.path().to_str().unwrap_or_default();
+                files.push(TemplateFile {
+                    path: path.to_owned(),
+                    contents: file.contents().to_vec(),
+                    executable: EXECUTABLES.contains(&path),
+                });
+            }
+            DirEntry::Dir(dir) => dirs.push(dir.path().to_str().unwrap_or_default().to_owned()),
+        });
+        Ok(Self::new(files, dirs, Policy::parse(BUILTIN_POLICY)?))
+    }
+
+    /// A template from its parts, sorted.
+    pub fn new(mut files: Vec<TemplateFile>, mut dirs: Vec<String>, policy: Policy) -> Self {
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        dirs.sort_unstable();
+        Self {
+            files,
+            dirs,
+            policy,
         }
-    });
-    dirs.sort_unstable();
-    dirs
+    }
+
+    /// Placeholders its cargo-generate.toml declares, sorted by name.
+    pub fn placeholders(&self) -> Result<Vec<Placeholder>, Error> {
+        let config = self
+            .files
+            .iter()
+            .find(|f| f.path == CONFIG_FILE)
+            .and_then(|f| std::str::from_utf8(&f.contents).ok())
+            .ok_or_else(|| Error::Template(format!("{CONFIG_FILE} is missing or not UTF-8")))?;
+        parse_placeholders(config)
+    }
 }
 
 fn walk(dir: &'static Dir<'static>, visit: &mut dyn FnMut(&'static DirEntry<'static>)) {
@@ -78,15 +106,6 @@ pub struct Placeholder {
     /// The answer `cargo generate --silent` uses when none is given.
     pub default: Option<String>,
     pub prompt: Option<String>,
-}
-
-/// Placeholders declared by the embedded template, sorted by name.
-pub fn placeholders() -> Result<Vec<Placeholder>, Error> {
-    let config = TEMPLATE
-        .get_file(CONFIG_FILE)
-        .and_then(|f| f.contents_utf8())
-        .ok_or_else(|| Error::Template(format!("{CONFIG_FILE} is missing or not UTF-8")))?;
-    parse_placeholders(config)
 }
 
 /// Parses cargo-generate.toml, refusing features rampart does not mirror so a
@@ -189,7 +208,9 @@ mod tests {
 
     #[test]
     fn embedded_template_declares_database() {
-        let placeholders = placeholders().expect("embedded cargo-generate.toml parses");
+        let placeholders = Template::builtin()
+            .and_then(|t| t.placeholders())
+            .expect("embedded cargo-generate.toml parses");
         let database = placeholders
             .iter()
             .find(|p| p.name == "database")
@@ -235,7 +256,7 @@ mod tests {
 
     #[test]
     fn lists_files_with_paths_relative_to_the_template() {
-        let files = files();
+        let files = Template::builtin().unwrap().files;
         assert!(files.iter().any(|f| f.path == CONFIG_FILE));
         assert!(files.iter().all(|f| !f.path.starts_with('/')));
     }

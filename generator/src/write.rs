@@ -132,6 +132,67 @@ fn restrict(_path: &Path, _mode: u32) -> Result<(), Error> {
     Ok(())
 }
 
+/// Replaces (or creates) the file at `path` through a temporary sibling and
+/// a rename, so that it is never seen half written. Keeps its permissions.
+pub fn replace_file(path: &Path, contents: &[u8]) -> Result<(), Error> {
+    let parent = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let mut file = tempfile::Builder::new()
+        .prefix(".rampart-")
+        .tempfile_in(parent)
+        .map_err(Error::io("create a file in", parent))?;
+    file.write_all(contents)
+        .map_err(Error::io("write", file.path().to_owned()))?;
+    let permissions = match fs::metadata(path) {
+        Ok(meta) => meta.permissions(),
+        Err(_) => fs::metadata(parent)
+            .map_err(Error::io("inspect", parent))
+            .map(|_| default_permissions())?,
+    };
+    fs::set_permissions(file.path(), permissions).map_err(Error::io("set permissions of", path))?;
+    file.persist(path)
+        .map_err(|e| Error::io("replace", path)(e.error))?;
+    Ok(())
+}
+
+#[cfg(unix)]
+fn default_permissions() -> fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    fs::Permissions::from_mode(0o644)
+}
+
+#[cfg(not(unix))]
+fn default_permissions() -> fs::Permissions {
+    unreachable!("rampart writes services on unix only")
+}
+
+/// Sets or clears the execute bits where the file is readable.
+#[cfg(unix)]
+pub fn set_executable(path: &Path, executable: bool) -> Result<(), Error> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = fs::metadata(path)
+        .map_err(Error::io("inspect", path))?
+        .permissions()
+        .mode();
+    let wanted = if executable {
+        mode | ((mode & 0o444) >> 2)
+    } else {
+        mode & !0o111
+    };
+    if wanted != mode {
+        fs::set_permissions(path, fs::Permissions::from_mode(wanted))
+            .map_err(Error::io("set permissions of", path))?;
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+pub fn set_executable(_path: &Path, _executable: bool) -> Result<(), Error> {
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

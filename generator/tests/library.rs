@@ -10,6 +10,7 @@ fn new_service_creates_the_directory_it_reports() {
         database: Some("postgres".into()),
         path: Some(dir.path().join("svc")),
         git: false,
+        template: None,
     };
     let created = new_service(&opts).expect("service is created");
     assert_eq!(created.path, dir.path().join("svc"));
@@ -27,6 +28,7 @@ fn validation_errors_map_to_exit_code_two() {
         database: None,
         path: Some(dir.path().join("svc")),
         git: false,
+        template: None,
     };
     let err = new_service(&opts).unwrap_err();
     assert!(matches!(err, Error::InvalidName { .. }), "{err}");

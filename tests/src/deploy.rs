@@ -66,6 +66,7 @@ pub fn broken_release_is_rolled_back_without_data_loss(database: Database) {
         database: Some(database.answer().to_owned()),
         path: Some(work.path().join(name)),
         git: false,
+        template: None,
     })
     .unwrap_or_else(|e| panic!("rampart could not generate {name}: {e}"));
     let service_dir = created.path.clone();

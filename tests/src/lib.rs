@@ -55,6 +55,7 @@ pub fn exercise(database: Database) {
         database: Some(database.answer().to_owned()),
         path: Some(work.path().join(&name)),
         git: true,
+        template: None,
     })
     .unwrap_or_else(|e| panic!("rampart could not generate {name}: {e}"));
     let service_dir = &created.path;
