@@ -257,7 +257,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
             if conflicts.is_empty() {
                 Ok(0)
             } else {
-                eprintln!("conflicts to resolve: {}", conflicts.join(", "));
+                println!("conflicts to resolve: {}", conflicts.join(", "));
                 Ok(CONFLICTS)
             }
         }

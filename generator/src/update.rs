@@ -62,16 +62,6 @@ pub enum Outcome {
     KeptSeeded,
 }
 
-impl Outcome {
-    /// Whether the outcome deserves a line in the report.
-    fn worth_telling(self) -> bool {
-        !matches!(
-            self,
-            Self::Updated | Self::Added | Self::Removed | Self::Merged
-        )
-    }
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct FileChange {
     pub path: String,
@@ -139,8 +129,12 @@ impl Report {
         for migration in &self.migrations {
             out.push_str(&format!("  migration {migration}\n"));
         }
-        for file in self.files.iter().filter(|f| f.outcome.worth_telling()) {
-            let why = match file.outcome {
+        for file in &self.files {
+            let what = match file.outcome {
+                Outcome::Updated => "updated from the template",
+                Outcome::Added => "added by the template",
+                Outcome::Removed => "removed: the template dropped it",
+                Outcome::Merged => "merged: your edits and the template's",
                 Outcome::Conflicted => "CONFLICT: resolve the <<<<<<< markers",
                 Outcome::Replaced => {
                     "managed by the template: your edits were replaced (see git diff)"
@@ -153,9 +147,8 @@ impl Report {
                 Outcome::KeptSeeded => {
                     "yours since generation: the template's change was not applied"
                 }
-                _ => "",
             };
-            out.push_str(&format!("  {}: {why}\n", file.path));
+            out.push_str(&format!("  {}: {what}\n", file.path));
         }
         out
     }

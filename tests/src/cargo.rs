@@ -40,3 +40,24 @@ pub fn run(dir: &Path, args: &[&str]) {
     }
     eprintln!("ok: `{command}` in {:.0?}", started.elapsed());
 }
+
+/// The `rampart` binary of this workspace: the one `cargo test --workspace`
+/// built beside this test, else built now into the shared target dir.
+pub fn rampart_bin() -> PathBuf {
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        let beside = std::env::current_exe()
+            .ok()
+            .and_then(|exe| Some(exe.parent()?.parent()?.join("rampart")));
+        if let Some(bin) = beside.filter(|bin| bin.is_file()) {
+            return bin;
+        }
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        run(
+            &workspace,
+            &["build", "--quiet", "-p", "rampart", "--bin", "rampart"],
+        );
+        target_dir().join("debug").join("rampart")
+    })
+    .clone()
+}

@@ -43,6 +43,8 @@ pub fn run(service_dir: &Path, args: &[&str]) -> Run {
         // A fixed seed, so a run of this suite can be replayed; the services'
         // own CI keeps drawing a new one each time, to explore further.
         .env("DAST_SEED", "20261125")
+        // The template step checks the service with this workspace's rampart.
+        .env("RAMPART_BIN", cargo::rampart_bin())
         .output()
         .unwrap_or_else(|e| panic!("cannot run ci/run in {}: {e}", service_dir.display()));
     let run = Run {
@@ -171,6 +173,15 @@ pub fn every_gate_bites(service_dir: &Path, package: &str) {
     let manifest = service_dir.join("Cargo.toml");
     let lock = service_dir.join("Cargo.lock");
     compat_gate_bites(service_dir);
+    {
+        // A file the template manages, changed by hand: `rampart check` drift.
+        let mut b = Breakage::new();
+        b.append(
+            &service_dir.join("src").join("xml.rs"),
+            "\n// A local change to a file the template manages.\n",
+        );
+        gate_bites(service_dir, "template", "DRIFT: src/xml.rs");
+    }
     {
         let mut b = Breakage::new();
         b.append(
