@@ -10,6 +10,7 @@ pub mod identity;
 pub mod local_ci;
 pub mod scenario;
 pub mod server;
+pub mod updated;
 pub mod workdir;
 
 use std::time::Duration;
@@ -50,15 +51,24 @@ pub fn exercise(database: Database) {
         Database::Sqlite => "e2e-sqlite".to_owned(),
         Database::Postgres => "e2e-postgres-orders-platform-service-with-a-long-name".to_owned(),
     };
-    let created = rampart::new_service(&NewOptions {
-        name: name.clone(),
-        database: Some(database.answer().to_owned()),
-        path: Some(work.path().join(&name)),
-        git: true,
-        template: None,
-    })
-    .unwrap_or_else(|e| panic!("rampart could not generate {name}: {e}"));
-    let service_dir = &created.path;
+    // The SQLite service comes straight from `rampart new`; the PostgreSQL
+    // one from `rampart update`: generated from an older template on SQLite,
+    // edited by its team, then updated to this template with
+    // `--set database=postgres`. Everything below holds for both.
+    let service_dir = &match database {
+        Database::Sqlite => {
+            rampart::new_service(&NewOptions {
+                name: name.clone(),
+                database: Some(database.answer().to_owned()),
+                path: Some(work.path().join(&name)),
+                git: true,
+                template: None,
+            })
+            .unwrap_or_else(|e| panic!("rampart could not generate {name}: {e}"))
+            .path
+        }
+        Database::Postgres => updated::service(work.path(), &name, database.answer()),
+    };
 
     // The service's own CI, as its team runs it: fmt, clippy, workflow lint,
     // tests, coverage, cargo-deny, cargo-audit, the audited release build and
