@@ -145,7 +145,16 @@ impl Source {
                  pass the template source that version came from (--template PATH)",
                 builtin_version()
             ))),
-            (Self::Git { repo, .. }, Some(commit)) => load_commit(repo, commit),
+            (Self::Git { repo, location }, Some(commit)) => {
+                let object = format!("{commit}^{{commit}}");
+                if !git_status(repo, &["rev-parse", "--verify", "--quiet", &object])? {
+                    return Err(Error::Source(format!(
+                        "{location} does not hold version {version} (commit {commit}): \
+                         fetch it there, or pass --template with a clone that has it"
+                    )));
+                }
+                load_commit(repo, commit)
+            }
             (Self::Git { location, .. }, None) => Err(Error::Source(format!(
                 "version {version} of {location} names no commit"
             ))),

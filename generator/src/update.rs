@@ -168,6 +168,18 @@ pub fn update(opts: &UpdateOptions) -> Result<Report, Error> {
     let source = Source::open(location)?;
     let from = state.version();
     let to = source.resolve(opts.to.as_deref().or(rev))?;
+    if from == to && opts.set.is_empty() {
+        return Ok(Report {
+            from: from.label.clone(),
+            to: to.label,
+            files: Vec::new(),
+            migrations: Vec::new(),
+            changes: Vec::new(),
+            diff: String::new(),
+        });
+    }
+    // First, so that a version the source cannot render is the error shown.
+    let old_template = source.load(&from)?;
     if from != to && source.precedes(&from, &to)? != Some(true) {
         return Err(match source.precedes(&to, &from)? {
             Some(true) => Error::Refused(format!(
@@ -179,18 +191,6 @@ pub fn update(opts: &UpdateOptions) -> Result<Report, Error> {
             )),
         });
     }
-    if from == to && opts.set.is_empty() {
-        return Ok(Report {
-            from: from.label.clone(),
-            to: to.label,
-            files: Vec::new(),
-            migrations: Vec::new(),
-            changes: Vec::new(),
-            diff: String::new(),
-        });
-    }
-
-    let old_template = source.load(&from)?;
     let new_template = source.load(&to)?;
     let name = state.name()?.to_owned();
     let old_answers = state.placeholder_answers();

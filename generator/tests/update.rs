@@ -341,6 +341,26 @@ fn update_refuses_dirty_trees_and_downgrades_and_dry_runs_touch_nothing() {
     assert!(dir.join(".github/CODEOWNERS").exists());
     git(&dir, &["checkout", "--", "src/main.rs"]);
 
+    // A recorded version the source does not hold: a clear error.
+    let bogus = state_before.replace(
+        &state(&dir)["template"]["commit"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        &"0".repeat(40),
+    );
+    fs::write(dir.join(".rampart.toml"), &bogus).unwrap();
+    let err = update(&UpdateOptions {
+        allow_dirty: true,
+        ..options(&dir)
+    })
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("does not hold version v1"),
+        "{err}"
+    );
+    fs::write(dir.join(".rampart.toml"), &state_before).unwrap();
+
     // Downgrade: refused.
     update(&options(&dir)).unwrap();
     commit_all(&dir, "update to v2");
