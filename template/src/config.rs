@@ -171,7 +171,8 @@ impl Settings {
                 access_ttl: vars.seconds("APP_ACCESS_TOKEN_TTL_SECS", "900")?,
                 refresh_ttl: vars.seconds("APP_REFRESH_TOKEN_TTL_SECS", "2592000")?,
             },
-            password_hash_concurrency: vars.parse("APP_PASSWORD_HASH_CONCURRENCY", "2")?,
+            password_hash_concurrency: vars
+                .parse("APP_PASSWORD_HASH_CONCURRENCY", &default_hash_concurrency())?,
             login_lockout: vars.seconds("APP_LOGIN_LOCKOUT_SECS", "300")?,
             http: HttpSettings {
                 trusted_proxies: vars.list("APP_TRUSTED_PROXIES")?,
@@ -371,6 +372,14 @@ fn random_key(name: &str, encoded: &str) -> Result<Vec<u8>, ConfigError> {
         )));
     }
     Ok(key)
+}
+
+/// Password hashing is CPU-bound: by default it gets every core but one, so
+/// that a flood of logins always leaves a core to the async workers (AUTH-02).
+fn default_hash_concurrency() -> String {
+    std::thread::available_parallelism()
+        .map_or(1, |cores| cores.get().saturating_sub(1).max(1))
+        .to_string()
 }
 
 #[cfg(test)]

@@ -12,23 +12,31 @@ pub type Database = sqlx::Postgres;
 /// A pool of connections to the database.
 pub type Db = sqlx::PgPool;
 type Options = sqlx::postgres::PgPoolOptions;
+type ConnectOptions = sqlx::postgres::PgConnectOptions;
 {% else %}
 /// The database driver this service was generated with.
 pub type Database = sqlx::Sqlite;
 /// A pool of connections to the database.
 pub type Db = sqlx::SqlitePool;
 type Options = sqlx::sqlite::SqlitePoolOptions;
+type ConnectOptions = sqlx::sqlite::SqliteConnectOptions;
 {% endif %}
 /// Opens a pool, creating the database first when it does not exist yet
 /// (the embedded SQLite file on first start, or an empty PostgreSQL database).
 pub async fn connect(url: &SecretString) -> anyhow::Result<Db> {
     let url = url.expose_secret();
     create_if_missing(url).await?;
+    let options: ConnectOptions = url.parse()?;
+{%- if database == "sqlite" %}
+    // Write-ahead logging: readers (every request's session check) no longer
+    // wait behind writers (logins, new orders). Commits stay fully synced.
+    let options = options.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal);
+{%- endif %}
     let pool = Options::new()
         .max_connections(16)
         // A request waiting longer than this for a connection gets a 503.
         .acquire_timeout(Duration::from_secs(5))
-        .connect(url)
+        .connect_with(options)
         .await?;
     Ok(pool)
 }
