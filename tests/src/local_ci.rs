@@ -7,6 +7,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use crate::cargo;
+use crate::workdir::{commit_all, git};
 
 /// The outcome of one `ci/run`.
 pub struct Run {
@@ -253,27 +254,8 @@ pub fn every_gate_bites(service_dir: &Path, package: &str) {
 /// passes the compat step (v1.0.0 runs on the migrated schema and reads its
 /// rows back), and one dropping a column v1.0.0 reads fails it.
 fn compat_gate_bites(service_dir: &Path) {
-    let git = |args: &[&str]| {
-        let out = Command::new("git")
-            .args([
-                "-c",
-                "user.name=Rampart e2e",
-                "-c",
-                "user.email=e2e@example.com",
-            ])
-            .args(args)
-            .current_dir(service_dir)
-            .output()
-            .expect("git runs");
-        assert!(
-            out.status.success(),
-            "git {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    git(&["add", "-A"]);
-    git(&["commit", "-q", "-m", "Release 1"]);
-    git(&["tag", "v1.0.0"]);
+    commit_all(service_dir, "Release 1");
+    git(service_dir, &["tag", "v1.0.0"]);
     let first = run(service_dir, &["compat"]);
     assert!(
         first.success && first.output.contains("no earlier release"),

@@ -11,26 +11,7 @@ use std::process::Command;
 use rampart::update::{Outcome, UpdateOptions, update};
 use rampart::{NewOptions, new_service};
 
-/// Runs git in `dir` with a fixed identity.
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(["-c", "user.name=E2E", "-c", "user.email=e2e@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?} in {}: {}",
-        dir.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn commit_all(dir: &Path, message: &str) {
-    git(dir, &["add", "--all"]);
-    git(dir, &["commit", "--quiet", "-m", message]);
-}
+use crate::workdir::{commit_all, git};
 
 /// Replaces the first `from` in the file, which must hold it.
 fn edit(path: &Path, from: &str, to: &str) {

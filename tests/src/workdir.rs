@@ -2,6 +2,7 @@
 //! are never taken for members of it.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A fresh directory under the system temp dir. Removed when the test passes,
@@ -40,4 +41,31 @@ pub fn unique_suffix() -> String {
         .map(|d| d.as_nanos())
         .unwrap_or_default();
     format!("{}_{nanos}", std::process::id())
+}
+
+/// Runs git in `dir` with a fixed identity; panics with its error if it fails.
+pub fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "user.name=Rampart e2e",
+            "-c",
+            "user.email=e2e@example.com",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?} in {}: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Stages everything in `dir` and commits it.
+pub fn commit_all(dir: &Path, message: &str) {
+    git(dir, &["add", "--all"]);
+    git(dir, &["commit", "--quiet", "-m", message]);
 }
