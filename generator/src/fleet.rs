@@ -62,7 +62,8 @@ fn update_on_branch(dir: &Path, opts: &UpdateOptions) -> Result<Row, Error> {
     };
     let opts = UpdateOptions {
         path: dir.to_owned(),
-        allow_dirty: false,
+        // Checked above, once.
+        allow_dirty: true,
         dry_run: false,
         ..opts.clone()
     };
