@@ -306,18 +306,19 @@ pub fn update(opts: &UpdateOptions) -> Result<Report, Error> {
             ));
             continue;
         }
-        if let Some(from) = renamed_from {
-            remove_file(root, from)?;
-        }
         match step {
             Step::Write(_, contents, executable) => write_file(root, path, contents, *executable)?,
             Step::Remove(_) => remove_file(root, path)?,
             Step::Keep(_) => {
                 if let (Some(from), Some(contents)) = (renamed_from, ours) {
+                    // Read before the old path goes below.
                     let executable = is_executable(root, from);
                     write_file(root, path, contents, executable)?;
                 }
             }
+        }
+        if let Some(from) = renamed_from {
+            remove_file(root, from)?;
         }
     }
     if !opts.dry_run {
