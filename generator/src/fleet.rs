@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::Error;
-use crate::source;
+use crate::git;
 use crate::state::State;
 use crate::update::{self, Report, UpdateOptions};
 
@@ -55,7 +55,7 @@ fn update_on_branch(dir: &Path, opts: &UpdateOptions) -> Result<Row, Error> {
     // Before anything else: the clean-up after a failure resets the tree.
     State::read(dir)?;
     update::ensure_clean(dir)?;
-    let git = |args: &[&str]| source::git(dir, args);
+    let git = |args: &[&str]| git::git(dir, args);
     let original = match git(&["symbolic-ref", "--quiet", "--short", "HEAD"]) {
         Ok(branch) => branch.trim().to_owned(),
         Err(_) => git(&["rev-parse", "HEAD"])?.trim().to_owned(),
@@ -116,7 +116,7 @@ fn update_on_branch(dir: &Path, opts: &UpdateOptions) -> Result<Row, Error> {
 
 /// Commits with the user's identity, or rampart's when git has none.
 fn commit(dir: &Path, message: &str) -> Result<(), Error> {
-    let has_identity = source::git(dir, &["config", "user.email"]).is_ok();
+    let has_identity = git::git(dir, &["config", "user.email"]).is_ok();
     let mut args = Vec::new();
     if !has_identity {
         args.extend([
@@ -127,7 +127,7 @@ fn commit(dir: &Path, message: &str) -> Result<(), Error> {
         ]);
     }
     args.extend(["commit", "--quiet", "--no-verify", "-m", message]);
-    source::git(dir, &args).map(drop)
+    git::git(dir, &args).map(drop)
 }
 
 fn commit_message(report: &Report) -> String {

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::Error;
+use crate::git::{self, git, git_status};
 use crate::policy::{POLICY_FILE, Policy};
 use crate::state::digest;
 use crate::template::{Template, TemplateFile};
@@ -330,7 +331,7 @@ fn read_blobs(repo: &Path, ids: &[&str]) -> Result<Vec<Vec<u8>>, Error> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| Error::Git(format!("could not run git ({e}); is it installed?")))?;
+        .map_err(git::not_found)?;
     let mut stdin = child.stdin.take().expect("piped stdin");
     let request: String = ids.iter().map(|id| format!("{id}\n")).collect();
     // Written from a thread: git answers while it reads, and a full stdout
@@ -370,46 +371,6 @@ fn read_blobs(repo: &Path, ids: &[&str]) -> Result<Vec<Vec<u8>>, Error> {
         rest = rest.get(newline + 2 + size..).ok_or_else(bad)?;
     }
     Ok(blobs)
-}
-
-/// Runs git in `dir` and returns its standard output.
-pub(crate) fn git(dir: &Path, args: &[&str]) -> Result<String, Error> {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| Error::Git(format!("could not run git ({e}); is it installed?")))?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(Error::Git(format!(
-            "`git {}` failed in {}: {}",
-            args.join(" "),
-            dir.display(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        )))
-    }
-}
-
-/// Runs a git command whose answer is its exit status (0 yes, 1 no).
-fn git_status(dir: &Path, args: &[&str]) -> Result<bool, Error> {
-    let status = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map_err(|e| Error::Git(format!("could not run git ({e}); is it installed?")))?;
-    match status.code() {
-        Some(0) => Ok(true),
-        Some(1) => Ok(false),
-        _ => Err(Error::Git(format!(
-            "`git {}` failed ({status})",
-            args.join(" ")
-        ))),
-    }
 }
 
 #[cfg(test)]

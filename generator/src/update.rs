@@ -16,7 +16,7 @@ use crate::policy::{Change, Class};
 use crate::render::{self, Rendered, RenderedFile};
 use crate::source::{self, Source};
 use crate::state::{STATE_FILE, State};
-use crate::{Error, write};
+use crate::{Error, git, write};
 
 /// What to update and how.
 #[derive(Debug, Clone, Default)]
@@ -428,7 +428,7 @@ fn by_path(rendered: &Rendered) -> BTreeMap<&str, &RenderedFile> {
 
 /// Refuses to run over uncommitted work, which an update could mix with its own.
 pub(crate) fn ensure_clean(root: &Path) -> Result<(), Error> {
-    let status = source::git(
+    let status = git::git(
         root,
         &[
             "status",
