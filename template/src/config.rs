@@ -388,7 +388,7 @@ mod tests {
     use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 
     fn random_bytes(len: usize) -> Vec<u8> {
-        (0..len).map(|_| rand::random::<u8>()).collect()
+        crate::auth::random_bytes(len).unwrap()
     }
 
     // JWT-01: a random key of 32+ bytes is accepted in both base64 alphabets.

@@ -82,6 +82,7 @@ mod tests {
     use secrecy::SecretBox;
 
     use super::*;
+    use crate::auth::random_bytes;
 
     fn secret(value: &str) -> Sensitive<String> {
         Sensitive::new(value.to_owned())
@@ -92,7 +93,7 @@ mod tests {
             keys: ids
                 .iter()
                 .map(|id| {
-                    let key: Vec<u8> = (0..32).map(|_| rand::random::<u8>()).collect();
+                    let key = random_bytes(32).unwrap();
                     ((*id).to_owned(), SecretBox::new(Box::new(key)))
                 })
                 .collect(),
@@ -128,7 +129,7 @@ mod tests {
             .unwrap()
             .seal(&secret("address"), row)
             .unwrap();
-        let new_key: Vec<u8> = (0..32).map(|_| rand::random::<u8>()).collect();
+        let new_key = random_bytes(32).unwrap();
         settings
             .keys
             .push(("new".into(), SecretBox::new(Box::new(new_key))));

@@ -156,11 +156,11 @@ impl IntoResponse for ApiError {
             }
             Self::NotAcceptable => Some("this API answers with application/json".into()),
             Self::Unauthorized => {
-                metrics::counter!("auth_failures_total").increment(1);
+                crate::http::Counter::AuthFailures.increment();
                 None
             }
             Self::UnknownApplication => {
-                metrics::counter!("auth_failures_total").increment(1);
+                crate::http::Counter::AuthFailures.increment();
                 Some("send a valid application key in the X-Api-Key header".into())
             }
             Self::TooManyRequests(_) => {

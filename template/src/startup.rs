@@ -58,7 +58,6 @@ impl Application {
                 get(move || async move { axum::Json(document.as_ref().clone()) }),
             )
             .route("/metrics", get(http::render_metrics));
-        http::metrics_handle();
         // rustls speaks TLS 1.2 and 1.3 only, with forward-secret AEAD suites (ACC-02).
         let tls = match &settings.tls {
             Some(files) => Some(

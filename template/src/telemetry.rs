@@ -2,7 +2,7 @@
 //! events carry a stable `event` name (`auth.login_failed`, `authz.denied`,
 //! `ratelimit.exceeded`, `input.rejected`...) and, through the request span,
 //! the request id (OPS-01, OPS-02).
-use tracing_subscriber::{EnvFilter, fmt, fmt::MakeWriter};
+use tracing_subscriber::{filter::Targets, fmt, fmt::MakeWriter, prelude::*};
 
 /// Logs to stdout.
 pub fn init() {
@@ -16,17 +16,18 @@ pub fn init_with<W>(writer: W)
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
-    let filter = std::env::var("APP_LOG")
-        .ok()
-        .and_then(|f| EnvFilter::try_new(f).ok())
-        .unwrap_or_else(|| {
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"))
-        });
-    let _ = fmt()
+    // `target=level` directives, e.g. `info,sqlx=warn`; an invalid one falls back to `info`.
+    let filter = ["APP_LOG", "RUST_LOG"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok())
+        .and_then(|directives| directives.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
+    let logs = fmt::layer()
         .json()
-        .with_env_filter(filter)
         .with_current_span(true)
         .with_span_list(false)
-        .with_writer(writer)
+        .with_writer(writer);
+    let _ = tracing_subscriber::registry()
+        .with(logs.with_filter(filter))
         .try_init();
 }

@@ -48,7 +48,7 @@ impl Jail {
             .execute(db)
             .await?;
             tracing::warn!(event = "auth.locked", user_id = %user, seconds = window.as_secs());
-            metrics::counter!("auth_lockouts_total").increment(1);
+            crate::http::Counter::AuthLockouts.increment();
         }
         Ok(())
     }

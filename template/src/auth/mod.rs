@@ -10,7 +10,7 @@ mod token;
 pub use application::{CallingApp, require_api_key};
 pub use caller::{Authorized, Caller, require_auth};
 pub use jail::Jail;
-pub use opaque::OpaqueToken;
+pub use opaque::{OpaqueToken, random_bytes};
 pub use password::Passwords;
 pub use token::{Claims, Tokens};
 

@@ -1,9 +1,8 @@
 //! Opaque secrets handed out once and stored only as hashes: refresh tokens
 //! and application API keys (AUTH-05, AUTH-08). They are 256 random bits, so
 //! a fast SHA-256 is enough; a slow password hash would add nothing.
+use aws_lc_rs::digest::{SHA256, digest};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use rand::{TryRngCore, rngs::OsRng};
-use sha2::{Digest, Sha256};
 
 /// A fresh secret: `value` for the client, `hash` for the database.
 pub struct OpaqueToken {
@@ -13,9 +12,7 @@ pub struct OpaqueToken {
 
 impl OpaqueToken {
     pub fn generate() -> anyhow::Result<Self> {
-        let mut bytes = [0u8; 32];
-        OsRng.try_fill_bytes(&mut bytes)?;
-        let value = URL_SAFE_NO_PAD.encode(bytes);
+        let value = URL_SAFE_NO_PAD.encode(random_bytes(32)?);
         Ok(Self {
             hash: Self::hash(&value),
             value,
@@ -24,8 +21,16 @@ impl OpaqueToken {
 
     /// The hash a presented value is looked up by.
     pub fn hash(value: &str) -> Vec<u8> {
-        Sha256::digest(value.as_bytes()).to_vec()
+        digest(&SHA256, value.as_bytes()).as_ref().to_vec()
     }
+}
+
+/// `len` bytes from the operating system's random generator.
+pub fn random_bytes(len: usize) -> anyhow::Result<Vec<u8>> {
+    let mut bytes = vec![0; len];
+    aws_lc_rs::rand::fill(&mut bytes)
+        .map_err(|_| anyhow::anyhow!("the system random generator failed"))?;
+    Ok(bytes)
 }
 
 #[cfg(test)]

@@ -129,6 +129,7 @@ impl Tokens {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::random_bytes;
     use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
     use secrecy::SecretBox;
 
@@ -143,7 +144,7 @@ mod tests {
     }
 
     fn keyed() -> (Tokens, Vec<u8>) {
-        let key: Vec<u8> = (0..48).map(|_| rand::random::<u8>()).collect();
+        let key = random_bytes(48).unwrap();
         let signer = Signer::Hs256(SecretBox::new(Box::new(key.clone())));
         (Tokens::new(&settings(signer)).unwrap(), key)
     }

@@ -29,7 +29,7 @@ use tracing::Level;
 
 use crate::{auth::application::API_KEY_HEADER, config::HttpSettings};
 
-pub use metrics::{metrics_handle, render_metrics};
+pub use metrics::{Counter, render_metrics};
 
 /// Largest request body accepted; larger ones get 413.
 pub const BODY_LIMIT: usize = 64 * 1024;

@@ -98,7 +98,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
 type Vars = std::collections::HashMap<String, String>;
 
 pub fn random_bytes(len: usize) -> Vec<u8> {
-    (0..len).map(|_| rand::random::<u8>()).collect()
+    {{crate_name}}::auth::random_bytes(len).unwrap()
 }
 
 fn http_client(default_headers: reqwest::header::HeaderMap) -> reqwest::Client {
