@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::Error;
 use crate::git;
+use crate::source::Sources;
 use crate::state::State;
 use crate::update::{self, Report, UpdateOptions};
 
@@ -33,11 +34,13 @@ impl Row {
 /// Updates every service in `services` with the template options of `opts`
 /// (its `path` is ignored).
 pub fn fleet(services: &[PathBuf], opts: &UpdateOptions) -> Vec<Row> {
+    // Services share template versions: each is read and parsed once.
+    let mut sources = Sources::default();
     services
         .iter()
         .map(|dir| {
             let service = dir.display().to_string();
-            update_on_branch(dir, opts).unwrap_or_else(|e| Row {
+            update_on_branch(dir, opts, &mut sources).unwrap_or_else(|e| Row {
                 service,
                 from: String::new(),
                 to: String::new(),
@@ -51,7 +54,7 @@ pub fn fleet(services: &[PathBuf], opts: &UpdateOptions) -> Vec<Row> {
         .collect()
 }
 
-fn update_on_branch(dir: &Path, opts: &UpdateOptions) -> Result<Row, Error> {
+fn update_on_branch(dir: &Path, opts: &UpdateOptions, sources: &mut Sources) -> Result<Row, Error> {
     // Before anything else: the clean-up after a failure resets the tree.
     State::read(dir)?;
     update::ensure_clean(dir)?;
@@ -69,7 +72,7 @@ fn update_on_branch(dir: &Path, opts: &UpdateOptions) -> Result<Row, Error> {
     };
     // Updated in place, then moved onto a new branch with the changes.
     let mut created = None;
-    let result = update::update(&opts).and_then(|report| {
+    let result = update::update_with(&opts, sources).and_then(|report| {
         if report.is_noop() {
             return Ok(report);
         }

@@ -86,13 +86,20 @@ pub fn render(
         let broken = |why: String| Error::Template(format!("{}: {why}", source.path));
         let text = std::str::from_utf8(&source.contents)
             .map_err(|_| broken("not UTF-8, so it cannot be rendered".into()))?;
-        let rendered = parser
-            .parse(text)
-            .and_then(|t| t.render(&globals))
-            .map_err(|e| broken(format!("invalid Liquid: {e}")))?;
+        // Text without a Liquid delimiter renders to itself; most files
+        // are such, and parsing is most of the cost of a render.
+        let contents = if text.contains("{{") || text.contains("{%") {
+            parser
+                .parse(text)
+                .and_then(|t| t.render(&globals))
+                .map_err(|e| broken(format!("invalid Liquid: {e}")))?
+                .into_bytes()
+        } else {
+            source.contents.clone()
+        };
         files.push(RenderedFile {
             path: path.to_owned(),
-            contents: rendered.into_bytes(),
+            contents,
             executable: source.executable,
         });
     }

@@ -5,9 +5,11 @@
 //! by tag where there is one; any of them renders from the repository alone,
 //! offline, so old versions never become unrenderable.
 
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::rc::Rc;
 
 use crate::Error;
 use crate::git::{self, git, git_status};
@@ -198,6 +200,81 @@ impl Source {
         )
         .map(|log| log.lines().map(str::to_owned).collect())
         .unwrap_or_default()
+    }
+}
+
+/// What one run has opened and read, so that a fleet opens, resolves and
+/// loads each template version once, however many services use it.
+#[derive(Default)]
+pub struct Sources {
+    opened: HashMap<String, Source>,
+    resolved: HashMap<(String, Option<String>), Version>,
+    loaded: HashMap<(String, Option<String>), Rc<Template>>,
+    ordered: HashMap<Pair, Option<bool>>,
+    changes: HashMap<Pair, Vec<String>>,
+}
+
+/// Two versions of one source: (location, first commit, second commit).
+type Pair = (String, Option<String>, Option<String>);
+
+fn pair(source: &Source, a: &Version, b: &Version) -> Pair {
+    (
+        source.location().to_owned(),
+        a.commit.clone(),
+        b.commit.clone(),
+    )
+}
+
+impl Sources {
+    pub fn open(&mut self, location: &str) -> Result<Source, Error> {
+        if let Some(source) = self.opened.get(location) {
+            return Ok(source.clone());
+        }
+        let source = Source::open(location)?;
+        self.opened.insert(location.to_owned(), source.clone());
+        Ok(source)
+    }
+
+    pub fn resolve(&mut self, source: &Source, rev: Option<&str>) -> Result<Version, Error> {
+        let key = (source.location().to_owned(), rev.map(str::to_owned));
+        if let Some(version) = self.resolved.get(&key) {
+            return Ok(version.clone());
+        }
+        let version = source.resolve(rev)?;
+        self.resolved.insert(key, version.clone());
+        Ok(version)
+    }
+
+    pub fn load(&mut self, source: &Source, version: &Version) -> Result<Rc<Template>, Error> {
+        let key = (source.location().to_owned(), version.commit.clone());
+        if let Some(template) = self.loaded.get(&key) {
+            return Ok(Rc::clone(template));
+        }
+        let template = Rc::new(source.load(version)?);
+        self.loaded.insert(key, Rc::clone(&template));
+        Ok(template)
+    }
+
+    pub fn precedes(
+        &mut self,
+        source: &Source,
+        older: &Version,
+        newer: &Version,
+    ) -> Result<Option<bool>, Error> {
+        let key = pair(source, older, newer);
+        if let Some(&known) = self.ordered.get(&key) {
+            return Ok(known);
+        }
+        let known = source.precedes(older, newer)?;
+        self.ordered.insert(key, known);
+        Ok(known)
+    }
+
+    pub fn changes(&mut self, source: &Source, from: &Version, to: &Version) -> Vec<String> {
+        self.changes
+            .entry(pair(source, from, to))
+            .or_insert_with(|| source.changes(from, to))
+            .clone()
     }
 }
 

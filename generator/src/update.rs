@@ -14,7 +14,7 @@ use crate::answers;
 use crate::merge::{self, Labels};
 use crate::policy::{Change, Class};
 use crate::render::{self, Rendered, RenderedFile};
-use crate::source::{self, Source};
+use crate::source::{self, Sources};
 use crate::state::{STATE_FILE, State};
 use crate::{Error, git, write};
 
@@ -156,6 +156,11 @@ impl Report {
 
 /// Updates the service at `opts.path`.
 pub fn update(opts: &UpdateOptions) -> Result<Report, Error> {
+    update_with(opts, &mut Sources::default())
+}
+
+/// Like `update`, reusing what `sources` has already read (fleets).
+pub fn update_with(opts: &UpdateOptions, sources: &mut Sources) -> Result<Report, Error> {
     let root = &opts.path;
     let state = State::read(root)?;
     if !opts.allow_dirty && !opts.dry_run {
@@ -165,9 +170,9 @@ pub fn update(opts: &UpdateOptions) -> Result<Report, Error> {
         Some(spec) => source::split_revision(spec),
         None => (state.template.source.as_str(), None),
     };
-    let source = Source::open(location)?;
+    let source = sources.open(location)?;
     let from = state.version();
-    let to = source.resolve(opts.to.as_deref().or(rev))?;
+    let to = sources.resolve(&source, opts.to.as_deref().or(rev))?;
     if from == to && opts.set.is_empty() {
         return Ok(Report {
             from: from.label.clone(),
@@ -179,9 +184,9 @@ pub fn update(opts: &UpdateOptions) -> Result<Report, Error> {
         });
     }
     // First, so that a version the source cannot render is the error shown.
-    let old_template = source.load(&from)?;
-    if from != to && source.precedes(&from, &to)? != Some(true) {
-        return Err(match source.precedes(&to, &from)? {
+    let old_template = sources.load(&source, &from)?;
+    if from != to && sources.precedes(&source, &from, &to)? != Some(true) {
+        return Err(match sources.precedes(&source, &to, &from)? {
             Some(true) => Error::Refused(format!(
                 "{to} is older than the service's template {from}: rampart does not downgrade"
             )),
@@ -191,7 +196,7 @@ pub fn update(opts: &UpdateOptions) -> Result<Report, Error> {
             )),
         });
     }
-    let new_template = source.load(&to)?;
+    let new_template = sources.load(&source, &to)?;
     let name = state.name()?.to_owned();
     let old_answers = state.placeholder_answers();
     let old = render::render(&old_template, &name, &old_answers)?;
@@ -281,7 +286,7 @@ pub fn update(opts: &UpdateOptions) -> Result<Report, Error> {
         changes: if from == to {
             Vec::new()
         } else {
-            source.changes(&from, &to)
+            sources.changes(&source, &from, &to)
         },
         diff: String::new(),
     };
