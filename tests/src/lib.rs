@@ -70,16 +70,11 @@ pub fn exercise(database: Database) {
         Database::Postgres => updated::service(work.path(), &name, database.answer()),
     };
 
-    // The service's own CI, as its team runs it: fmt, clippy, workflow lint,
-    // tests, coverage, cargo-deny, cargo-audit, the audited release build and
-    // its hardening, and the fuzzing of its contract. Coverage re-runs the
-    // same tests in an instrumented build of every dependency; once, on
-    // SQLite, proves the step, and keeps the suite within CI's time.
-    let skipped: &[&str] = match database {
-        Database::Sqlite => &[],
-        Database::Postgres => &["coverage"],
-    };
-    local_ci::passes(service_dir, skipped);
+    // The service's own CI, every step, as its team runs it: fmt, clippy,
+    // workflow lint, the template check, tests, compat, coverage, cargo-deny,
+    // cargo-audit, the audited release build and its hardening, and the
+    // fuzzing of its contract.
+    local_ci::passes(service_dir);
     cargo::run(service_dir, &["build"]);
 
     let mut env = Vec::new();
