@@ -55,63 +55,105 @@ pub fn render(
     name: &str,
     answers: &BTreeMap<String, Answer>,
 ) -> Result<Rendered, Error> {
-    let parser = liquid::ParserBuilder::with_stdlib()
-        .build()
-        .map_err(|e| Error::Template(e.to_string()))?;
-    let globals = globals(name, answers);
+    Renderer::new(template)?.render(name, answers)
+}
 
-    let sources = &template.files;
-    if sources.iter().any(|f| f.path == ".genignore") {
-        return Err(Error::Template(
-            ".genignore is not supported by rampart".into(),
-        ));
-    }
-    let stored: BTreeSet<&str> = sources.iter().map(|f| f.path.as_str()).collect();
+/// A template parsed once, to render for many services (a fleet update
+/// renders each template version once per service).
+pub struct Renderer {
+    /// Sorted by output path.
+    files: Vec<(String, Source, bool)>,
+    dirs: Vec<String>,
+}
 
-    let mut files = Vec::new();
-    for source in sources {
-        if is_git_metadata(&source.path) {
-            continue;
+/// One file: Liquid to render, or text without a Liquid delimiter, which
+/// renders to itself (most files; parsing is most of a render's cost).
+enum Source {
+    Liquid(liquid::Template),
+    Text(Vec<u8>),
+}
+
+impl Renderer {
+    pub fn new(template: &Template) -> Result<Self, Error> {
+        let parser = liquid::ParserBuilder::with_stdlib()
+            .build()
+            .map_err(|e| Error::Template(e.to_string()))?;
+        let sources = &template.files;
+        if sources.iter().any(|f| f.path == ".genignore") {
+            return Err(Error::Template(
+                ".genignore is not supported by rampart".into(),
+            ));
         }
-        let path = match source.path.strip_suffix(LIQUID_SUFFIX) {
-            Some(stripped) => stripped,
-            // The `.liquid` sibling wins, as in cargo-generate.
-            None if stored.contains(format!("{}{LIQUID_SUFFIX}", source.path).as_str()) => continue,
-            None => &source.path,
-        };
-        if DROPPED_ROOT_FILES.contains(&path) {
-            continue;
-        }
-        check_file_name(path)?;
-        let broken = |why: String| Error::Template(format!("{}: {why}", source.path));
-        let text = std::str::from_utf8(&source.contents)
-            .map_err(|_| broken("not UTF-8, so it cannot be rendered".into()))?;
-        // Text without a Liquid delimiter renders to itself; most files
-        // are such, and parsing is most of the cost of a render.
-        let contents = if text.contains("{{") || text.contains("{%") {
-            parser
-                .parse(text)
-                .and_then(|t| t.render(&globals))
-                .map_err(|e| broken(format!("invalid Liquid: {e}")))?
-                .into_bytes()
-        } else {
-            source.contents.clone()
-        };
-        files.push(RenderedFile {
-            path: path.to_owned(),
-            contents,
-            executable: source.executable,
-        });
-    }
-    files.sort_by(|a, b| a.path.cmp(&b.path));
+        let stored: BTreeSet<&str> = sources.iter().map(|f| f.path.as_str()).collect();
 
-    let dirs = template
-        .dirs
-        .iter()
-        .filter(|d| !is_git_metadata(d))
-        .cloned()
-        .collect();
-    Ok(Rendered { files, dirs })
+        let mut files = Vec::new();
+        for source in sources {
+            if is_git_metadata(&source.path) {
+                continue;
+            }
+            let path = match source.path.strip_suffix(LIQUID_SUFFIX) {
+                Some(stripped) => stripped,
+                // The `.liquid` sibling wins, as in cargo-generate.
+                None if stored.contains(format!("{}{LIQUID_SUFFIX}", source.path).as_str()) => {
+                    continue;
+                }
+                None => &source.path,
+            };
+            if DROPPED_ROOT_FILES.contains(&path) {
+                continue;
+            }
+            check_file_name(path)?;
+            let broken = |why: String| Error::Template(format!("{}: {why}", source.path));
+            let text = std::str::from_utf8(&source.contents)
+                .map_err(|_| broken("not UTF-8, so it cannot be rendered".into()))?;
+            let parsed = if text.contains("{{") || text.contains("{%") {
+                Source::Liquid(
+                    parser
+                        .parse(text)
+                        .map_err(|e| broken(format!("invalid Liquid: {e}")))?,
+                )
+            } else {
+                Source::Text(source.contents.clone())
+            };
+            files.push((path.to_owned(), parsed, source.executable));
+        }
+        files.sort_by(|a, b| a.0.cmp(&b.0));
+        let dirs = template
+            .dirs
+            .iter()
+            .filter(|d| !is_git_metadata(d))
+            .cloned()
+            .collect();
+        Ok(Self { files, dirs })
+    }
+
+    /// The service called `name` with these answers.
+    pub fn render(
+        &self,
+        name: &str,
+        answers: &BTreeMap<String, Answer>,
+    ) -> Result<Rendered, Error> {
+        let globals = globals(name, answers);
+        let mut files = Vec::with_capacity(self.files.len());
+        for (path, source, executable) in &self.files {
+            let contents = match source {
+                Source::Liquid(template) => template
+                    .render(&globals)
+                    .map_err(|e| Error::Template(format!("{path}: invalid Liquid: {e}")))?
+                    .into_bytes(),
+                Source::Text(text) => text.clone(),
+            };
+            files.push(RenderedFile {
+                path: path.clone(),
+                contents,
+                executable: *executable,
+            });
+        }
+        Ok(Rendered {
+            files,
+            dirs: self.dirs.clone(),
+        })
+    }
 }
 
 fn is_git_metadata(path: &str) -> bool {

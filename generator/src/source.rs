@@ -14,6 +14,7 @@ use std::rc::Rc;
 use crate::Error;
 use crate::git::{self, git, git_status};
 use crate::policy::{POLICY_FILE, Policy};
+use crate::render::Renderer;
 use crate::state::digest;
 use crate::template::{Template, TemplateFile};
 
@@ -210,6 +211,7 @@ pub struct Sources {
     opened: HashMap<String, Source>,
     resolved: HashMap<(String, Option<String>), Version>,
     loaded: HashMap<(String, Option<String>), Rc<Template>>,
+    parsed: HashMap<(String, Option<String>), Rc<Renderer>>,
     ordered: HashMap<Pair, Option<bool>>,
     changes: HashMap<Pair, Vec<String>>,
 }
@@ -253,6 +255,18 @@ impl Sources {
         let template = Rc::new(source.load(version)?);
         self.loaded.insert(key, Rc::clone(&template));
         Ok(template)
+    }
+
+    /// The template at `version`, parsed for rendering.
+    pub fn renderer(&mut self, source: &Source, version: &Version) -> Result<Rc<Renderer>, Error> {
+        let key = (source.location().to_owned(), version.commit.clone());
+        if let Some(renderer) = self.parsed.get(&key) {
+            return Ok(Rc::clone(renderer));
+        }
+        let template = self.load(source, version)?;
+        let renderer = Rc::new(Renderer::new(&template)?);
+        self.parsed.insert(key, Rc::clone(&renderer));
+        Ok(renderer)
     }
 
     pub fn precedes(

@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::answers;
 use crate::merge::{self, Labels};
 use crate::policy::{Change, Class};
-use crate::render::{self, Rendered, RenderedFile};
+use crate::render::{Rendered, RenderedFile};
 use crate::source::{self, Sources};
 use crate::state::{STATE_FILE, State};
 use crate::{Error, git, write};
@@ -199,7 +199,9 @@ pub fn update_with(opts: &UpdateOptions, sources: &mut Sources) -> Result<Report
     let new_template = sources.load(&source, &to)?;
     let name = state.name()?.to_owned();
     let old_answers = state.placeholder_answers();
-    let old = render::render(&old_template, &name, &old_answers)?;
+    let old = sources
+        .renderer(&source, &from)?
+        .render(&name, &old_answers)?;
 
     // Migrations: renamed answers move before the new answers resolve,
     // renamed files move before the merge compares them.
@@ -228,7 +230,9 @@ pub fn update_with(opts: &UpdateOptions, sources: &mut Sources) -> Result<Report
         .collect();
     given.extend(opts.set.iter().cloned());
     let new_answers = answers::resolve(&placeholders, &given)?;
-    let new = render::render(&new_template, &name, &new_answers)?;
+    let new = sources
+        .renderer(&source, &to)?
+        .render(&name, &new_answers)?;
 
     let mut base = by_path(&old);
     for (from, to) in &renames {
