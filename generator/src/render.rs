@@ -62,13 +62,13 @@ pub fn render(
 /// renders each template version once per service).
 pub struct Renderer {
     /// Sorted by output path.
-    files: Vec<(String, Source, bool)>,
+    files: Vec<(String, Body, bool)>,
     dirs: Vec<String>,
 }
 
 /// One file: Liquid to render, or text without a Liquid delimiter, which
 /// renders to itself (most files; parsing is most of a render's cost).
-enum Source {
+enum Body {
     Liquid(liquid::Template),
     Text(Vec<u8>),
 }
@@ -107,13 +107,13 @@ impl Renderer {
             let text = std::str::from_utf8(&source.contents)
                 .map_err(|_| broken("not UTF-8, so it cannot be rendered".into()))?;
             let parsed = if text.contains("{{") || text.contains("{%") {
-                Source::Liquid(
+                Body::Liquid(
                     parser
                         .parse(text)
                         .map_err(|e| broken(format!("invalid Liquid: {e}")))?,
                 )
             } else {
-                Source::Text(source.contents.clone())
+                Body::Text(source.contents.clone())
             };
             files.push((path.to_owned(), parsed, source.executable));
         }
@@ -135,13 +135,13 @@ impl Renderer {
     ) -> Result<Rendered, Error> {
         let globals = globals(name, answers);
         let mut files = Vec::with_capacity(self.files.len());
-        for (path, source, executable) in &self.files {
-            let contents = match source {
-                Source::Liquid(template) => template
+        for (path, body, executable) in &self.files {
+            let contents = match body {
+                Body::Liquid(template) => template
                     .render(&globals)
                     .map_err(|e| Error::Template(format!("{path}: invalid Liquid: {e}")))?
                     .into_bytes(),
-                Source::Text(text) => text.clone(),
+                Body::Text(text) => text.clone(),
             };
             files.push(RenderedFile {
                 path: path.clone(),

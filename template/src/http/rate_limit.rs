@@ -14,6 +14,7 @@ use super::client::ClientAddr;
 use crate::error::ApiError;
 
 type Limiter = DefaultKeyedRateLimiter<IpAddr>;
+// A fn pointer returning a boxed future, so that the layer's type has a name.
 type Check =
     fn(State<Arc<Limiter>>, Request, Next) -> Pin<Box<dyn Future<Output = Response> + Send>>;
 pub type RateLimitLayer = FromFnLayer<Check, Arc<Limiter>, (State<Arc<Limiter>>, Request)>;
