@@ -49,6 +49,52 @@ async fn proc_04_xml_orders_are_accepted() {
     );
 }
 
+// PROC-04/IN-04: malformed XML is a 400, XML that is not an order a 422
+// (unknown or duplicate fields, attributes, lists), and nothing is stored.
+#[tokio::test]
+async fn proc_04_bad_xml_orders_are_refused() {
+    let app = spawn_app().await;
+    let user = app.user().await;
+    let cases = [
+        (
+            "<order><item>x</item><quantity>1</quantity>",
+            StatusCode::BAD_REQUEST,
+        ),
+        ("<order><item>x</quantity></item>", StatusCode::BAD_REQUEST),
+        (
+            "<order><item>&undefined;</item><quantity>1</quantity></order>",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "<order><item>x</item><quantity>1</quantity></order><order/>",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "<order><item>x</item><quantity>1</quantity><owner>u</owner></order>",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "<order id=\"1\"><item>x</item><quantity>1</quantity></order>",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "<order><item>x</item><item>y</item><quantity>1</quantity></order>",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "<order><item>x</item><quantity>many</quantity></order>",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ];
+    for (payload, status) in cases {
+        let response = app.post_xml(&user, payload).await;
+        assert_eq!(response.status(), status, "{payload}");
+        assert_problem(response, status).await;
+    }
+    let page: Value = app.get_json("/v1/me/orders", &user).await;
+    assert_eq!(page["items"], json!([]));
+}
+
 // PROC-04: XXE and entity expansion payloads are refused with 400 and nothing is stored.
 #[tokio::test]
 async fn proc_04_xml_doctype_is_refused() {
