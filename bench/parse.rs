@@ -1,6 +1,7 @@
 //! XML against JSON for ci/bench: the service's safe XML parser (one pass
 //! over quick-xml's reader, DOCTYPE refused, nesting bounded) and serde_json
-//! reading the same order, into the same shape. Prints orders parsed per second for each, as JSON.
+//! reading the same order, into the same shape. Prints orders parsed per
+//! second for each, as JSON.
 use std::hint::black_box;
 use std::time::Instant;
 

@@ -154,6 +154,17 @@ fn append<'a>(text: &mut Cow<'a, str>, more: Cow<'a, str>) {
     }
 }
 
+/// Attributes have no field to go to; namespace declarations are allowed.
+fn refuse_attributes(start: &BytesStart) -> Result<(), Error> {
+    for attribute in start.attributes() {
+        let attribute = attribute.map_err(malformed)?;
+        if attribute.key.as_namespace_binding().is_none() {
+            return Err(invalid("XML attributes are not accepted"));
+        }
+    }
+    Ok(())
+}
+
 /// An element whose start tag has been read: the deserializer of one value.
 struct Element<'d, 'a> {
     document: &'d mut Document<'a>,
@@ -162,18 +173,12 @@ struct Element<'d, 'a> {
 }
 
 impl<'d, 'a> Element<'d, 'a> {
-    /// Attributes have no field to go to; namespace declarations are allowed.
     fn open(
         document: &'d mut Document<'a>,
         start: &BytesStart,
         empty: bool,
     ) -> Result<Self, Error> {
-        for attribute in start.attributes() {
-            let attribute = attribute.map_err(malformed)?;
-            if attribute.key.as_namespace_binding().is_none() {
-                return Err(invalid("XML attributes are not accepted"));
-            }
-        }
+        refuse_attributes(start)?;
         Ok(Self { document, empty })
     }
 
@@ -200,15 +205,17 @@ impl<'d, 'a> Element<'d, 'a> {
 
     /// Reads past the element's end tag, whatever it holds.
     fn skip(self) -> Result<(), Error> {
+        if self.empty {
+            return Ok(());
+        }
         let depth = self.document.depth;
-        while !self.empty {
+        loop {
             match self.document.next()? {
                 Event::End(_) if self.document.depth < depth => return Ok(()),
                 Event::Eof => return Err(malformed("unexpected end of the document")),
                 _ => {}
             }
         }
-        Ok(())
     }
 
     fn parse<T: std::str::FromStr>(self, expected: &str) -> Result<T, Error> {
@@ -387,7 +394,8 @@ impl<'a> MapAccess<'a> for Fields<'_, 'a> {
                 Event::Eof => return Err(malformed("unexpected end of the document")),
                 _ => return Err(invalid("expected elements, found text")),
             };
-            self.child_empty = Element::open(self.document, &start, empty)?.empty;
+            refuse_attributes(&start)?;
+            self.child_empty = empty;
             // The field is the element's name without its namespace prefix.
             let field = start.local_name().into_inner();
             return seed.deserialize(field.into_deserializer()).map(Some);

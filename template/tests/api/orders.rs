@@ -50,7 +50,8 @@ async fn proc_04_xml_orders_are_accepted() {
 }
 
 // PROC-04/IN-04: malformed XML is a 400, XML that is not an order a 422
-// (unknown or duplicate fields, attributes, lists), and nothing is stored.
+// (unknown or duplicate fields, attributes, a bad number), and nothing is
+// stored.
 #[tokio::test]
 async fn proc_04_bad_xml_orders_are_refused() {
     let app = spawn_app().await;
