@@ -6,7 +6,10 @@
 //! the service's dependencies and release settings.
 use axum::{Json, Router, extract::State, routing::get};
 use serde::Serialize;
-use sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
+use sqlx::{
+    FromRow, Row,
+    sqlite::{SqlitePool, SqlitePoolOptions, SqliteRow},
+};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -16,7 +19,7 @@ struct App {
     owner: Uuid,
 }
 
-#[derive(Serialize, sqlx::FromRow)]
+#[derive(Serialize)]
 struct Order {
     id: Uuid,
     item: String,
@@ -29,6 +32,21 @@ struct Order {
     created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     updated_at: OffsetDateTime,
+}
+
+// Rows are read as the service reads them, without sqlx's derive macro.
+impl<'r> FromRow<'r, SqliteRow> for Order {
+    fn from_row(row: &'r SqliteRow) -> sqlx::Result<Self> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            item: row.try_get("item")?,
+            quantity: row.try_get("quantity")?,
+            note: row.try_get("note")?,
+            shipping_address: row.try_get("shipping_address")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+        })
+    }
 }
 
 #[derive(Serialize)]

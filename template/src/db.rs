@@ -4,13 +4,18 @@
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
-use sqlx::migrate::MigrateDatabase;
+use sqlx::{
+    SqlSafeStr,
+    migrate::{MigrateDatabase, Migration, MigrationType, Migrator},
+};
 use time::OffsetDateTime;
 {% if database == "postgres" %}
 /// The database driver this service was generated with.
 pub type Database = sqlx::Postgres;
 /// A pool of connections to the database.
 pub type Db = sqlx::PgPool;
+/// A row of a query's result.
+pub type Row = sqlx::postgres::PgRow;
 type Options = sqlx::postgres::PgPoolOptions;
 type ConnectOptions = sqlx::postgres::PgConnectOptions;
 {% else %}
@@ -18,6 +23,8 @@ type ConnectOptions = sqlx::postgres::PgConnectOptions;
 pub type Database = sqlx::Sqlite;
 /// A pool of connections to the database.
 pub type Db = sqlx::SqlitePool;
+/// A row of a query's result.
+pub type Row = sqlx::sqlite::SqliteRow;
 type Options = sqlx::sqlite::SqlitePoolOptions;
 type ConnectOptions = sqlx::sqlite::SqliteConnectOptions;
 {% endif %}
@@ -58,9 +65,33 @@ async fn create_if_missing(url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Applies the migrations embedded from `migrations/` at build time.
+/// `migrations/`, embedded by build.rs as (version, description, SQL).
+const MIGRATIONS: &[(i64, &str, &str)] = include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
+
+/// The embedded migrations, with the versions, descriptions and checksums
+/// sqlx gives them when it reads `migrations/` itself.
+pub fn migrator() -> Migrator {
+    Migrator::with_migrations(
+        MIGRATIONS
+            .iter()
+            .map(|&(version, description, sql)| {
+                // sqlx's opt-out of the transaction around a migration.
+                let no_tx = sql.starts_with("-- no-transaction");
+                Migration::new(
+                    version,
+                    description.into(),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    no_tx,
+                )
+            })
+            .collect(),
+    )
+}
+
+/// Applies the embedded migrations.
 pub async fn migrate(pool: &Db) -> anyhow::Result<()> {
-    let mut migrator = sqlx::migrate!("./migrations");
+    let mut migrator = migrator();
     // CI-07: when a deploy rolls back, the previous release starts on the
     // schema the failed release already migrated. Migrations are additive
     // (expand, then contract), so versions newer than this binary knows are
@@ -79,6 +110,31 @@ pub fn now() -> OffsetDateTime {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    // The embedded migrations are the ones sqlx reads from `migrations/`:
+    // same versions, descriptions, SQL and checksums, so databases migrated
+    // by earlier releases (built with `sqlx::migrate!`) still validate.
+    #[tokio::test]
+    async fn embedded_migrations_match_the_directory() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let read = Migrator::new(dir).await.unwrap();
+        let embedded = migrator();
+        let key = |m: &Migration| {
+            (
+                m.version,
+                m.description.to_string(),
+                m.migration_type,
+                m.sql.as_str().to_owned(),
+                m.checksum.to_vec(),
+                m.no_tx,
+            )
+        };
+        let read: Vec<_> = read.iter().map(key).collect();
+        assert!(read.len() >= 3, "{read:?}");
+        assert_eq!(embedded.iter().map(key).collect::<Vec<_>>(), read);
+    }
+
     // PROC-05: sqlx accepts SQL only as a `&'static str` unless it is wrapped
     // in its assertion type; with that wrapper absent from the code, no SQL
     // can be built from input.

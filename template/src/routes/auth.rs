@@ -1,6 +1,7 @@
 //! Registration, login, token refresh and logout.
 use axum::{extract::State, http::StatusCode};
 use serde::{Deserialize, Serialize};
+use sqlx::{FromRow, Row};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
@@ -170,13 +171,24 @@ async fn login(
 }
 
 /// What login needs of an account.
-#[derive(sqlx::FromRow)]
 struct Account {
     id: Uuid,
     password_hash: String,
     is_admin: bool,
     disabled: bool,
     locked_until: Option<time::OffsetDateTime>,
+}
+
+impl<'r> FromRow<'r, db::Row> for Account {
+    fn from_row(row: &'r db::Row) -> sqlx::Result<Self> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            password_hash: row.try_get("password_hash")?,
+            is_admin: row.try_get("is_admin")?,
+            disabled: row.try_get("disabled")?,
+            locked_until: row.try_get("locked_until")?,
+        })
+    }
 }
 
 /// Rotates a refresh token: the old one is spent, a new pair is issued. A

@@ -6,6 +6,7 @@ use axum::{
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize};
+use sqlx::{FromRow, Row};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -98,7 +99,6 @@ pub struct Order {
 
 /// An order as stored: the shipping address is sensitive, so it is sealed
 /// (AUTH-05) and only opened on the way out.
-#[derive(sqlx::FromRow)]
 struct OrderRow {
     id: Uuid,
     item: String,
@@ -107,6 +107,20 @@ struct OrderRow {
     shipping_address: Option<Vec<u8>>,
     created_at: OffsetDateTime,
     updated_at: OffsetDateTime,
+}
+
+impl<'r> FromRow<'r, db::Row> for OrderRow {
+    fn from_row(row: &'r db::Row) -> sqlx::Result<Self> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            item: row.try_get("item")?,
+            quantity: row.try_get("quantity")?,
+            note: row.try_get("note")?,
+            shipping_address: row.try_get("shipping_address")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+        })
+    }
 }
 
 impl OrderRow {

@@ -29,7 +29,7 @@ async fn ci_07_older_release_starts_on_a_newer_schema() {
         .await
         .expect("the newer release migrates");
 
-    let mut strict = sqlx::migrate!("./migrations");
+    let mut strict = db::migrator();
     // Unlocked: a failed run would keep PostgreSQL's advisory lock on its
     // pooled connection, and the run below would wait for it forever.
     strict.set_locking(false);
