@@ -29,6 +29,9 @@ pub enum Change {
     RenameFile { from: String, to: String },
     /// A placeholder was renamed: the stored answer moves to the new name.
     RenameAnswer { from: String, to: String },
+    /// A new placeholder whose default suits new services only: services
+    /// generated before it get `value` instead (a `--set` still wins).
+    SetAnswer { key: String, value: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +73,7 @@ struct MigrationEntry {
     id: String,
     rename_file: Option<Rename>,
     rename_answer: Option<Rename>,
+    set_answer: Option<SetAnswer>,
 }
 
 #[derive(Deserialize)]
@@ -77,6 +81,13 @@ struct MigrationEntry {
 struct Rename {
     from: String,
     to: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetAnswer {
+    key: String,
+    value: String,
 }
 
 impl Policy {
@@ -96,18 +107,22 @@ impl Policy {
             if migrations.iter().any(|m| m.id == entry.id) {
                 return Err(bad(format!("migration id `{}` is used twice", entry.id)));
             }
-            let change = match (entry.rename_file, entry.rename_answer) {
-                (Some(r), None) => Change::RenameFile {
+            let change = match (entry.rename_file, entry.rename_answer, entry.set_answer) {
+                (Some(r), None, None) => Change::RenameFile {
                     from: r.from,
                     to: r.to,
                 },
-                (None, Some(r)) => Change::RenameAnswer {
+                (None, Some(r), None) => Change::RenameAnswer {
                     from: r.from,
                     to: r.to,
+                },
+                (None, None, Some(s)) => Change::SetAnswer {
+                    key: s.key,
+                    value: s.value,
                 },
                 _ => {
                     return Err(bad(format!(
-                        "migration `{}` needs exactly one of rename_file, rename_answer",
+                        "migration `{}` needs exactly one of rename_file, rename_answer, set_answer",
                         entry.id
                     )));
                 }
@@ -207,6 +222,9 @@ mod tests {
             "[[migrations]]\nid = \"a\"",
             "[[migrations]]\nid = \"a\"\nrename_file = { from = \"x\", to = \"y\" }\n\
              [[migrations]]\nid = \"a\"\nrename_file = { from = \"y\", to = \"z\" }",
+            "[[migrations]]\nid = \"a\"\nset_answer = { key = \"x\", value = \"true\" }\n\
+             rename_answer = { from = \"x\", to = \"y\" }",
+            "[[migrations]]\nid = \"a\"\nset_answer = { key = \"x\" }",
         ] {
             assert!(Policy::parse(text).is_err(), "{text}");
         }

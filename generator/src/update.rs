@@ -207,6 +207,7 @@ pub fn update_with(opts: &UpdateOptions, sources: &mut Sources) -> Result<Report
     // renamed files move before the merge compares them.
     let mut moved_answers = old_answers.clone();
     let mut renames = Vec::new();
+    let mut set_answers = Vec::new();
     let mut migrations = Vec::new();
     for migration in new_template.policy.pending_since(&old_template.policy) {
         match &migration.change {
@@ -220,6 +221,12 @@ pub fn update_with(opts: &UpdateOptions, sources: &mut Sources) -> Result<Report
                 renames.push((from.clone(), to.clone()));
                 migrations.push(format!("{}: file {from} renamed to {to}", migration.id));
             }
+            Change::SetAnswer { key, value } => {
+                if !moved_answers.contains_key(key) {
+                    set_answers.push((key.clone(), value.clone()));
+                    migrations.push(format!("{}: answer {key} set to {value}", migration.id));
+                }
+            }
         }
     }
     let placeholders = new_template.placeholders()?;
@@ -228,6 +235,7 @@ pub fn update_with(opts: &UpdateOptions, sources: &mut Sources) -> Result<Report
         .filter(|(key, _)| placeholders.iter().any(|p| &p.name == *key))
         .map(|(key, answer)| (key.clone(), answer.to_string()))
         .collect();
+    given.extend(set_answers);
     given.extend(opts.set.iter().cloned());
     let new_answers = answers::resolve(&placeholders, &given)?;
     let new = sources

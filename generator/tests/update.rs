@@ -102,8 +102,9 @@ impl Source {
         git(&repo, &["tag", "v1"]);
 
         // v2: a managed change, both README regions, a dropped file, an added
-        // file, a seeded change, a change to a file the team deletes, and the
-        // `team` answer renamed to `owner_team`.
+        // file, a seeded change, a change to a file the team deletes, the
+        // `team` answer renamed to `owner_team`, and a new `audit_log`
+        // answer, off for new services but on for those made before it.
         append(t.join("deny.toml"), "# v2: managed change\n");
         edit(t.join("README.md"), V1_TITLE, V2_TITLE);
         edit(
@@ -116,7 +117,7 @@ impl Source {
         fs::create_dir_all(t.join("docs")).unwrap();
         fs::write(
             t.join("docs/RUNBOOK.md"),
-            "# Runbook\n\nOwner: {{owner_team}}\n",
+            "# Runbook\n\nOwner: {{owner_team}}\n{% if audit_log %}Audit log: on.\n{% endif %}",
         )
         .unwrap();
         append(
@@ -133,8 +134,13 @@ impl Source {
             "[placeholders.owner_team]",
         );
         append(
+            t.join("cargo-generate.toml"),
+            "\n[placeholders.audit_log]\ntype = \"bool\"\nprompt = \"Audit log?\"\ndefault = false\n",
+        );
+        append(
             repo.join("template-update.toml"),
-            "\n[[migrations]]\nid = \"v2-owner-team\"\nrename_answer = { from = \"team\", to = \"owner_team\" }\n",
+            "\n[[migrations]]\nid = \"v2-owner-team\"\nrename_answer = { from = \"team\", to = \"owner_team\" }\n\
+             [[migrations]]\nid = \"v2-audit-log\"\nset_answer = { key = \"audit_log\", value = \"true\" }\n",
         );
         commit_all(&repo, "template v2: runbook, owner_team");
         git(&repo, &["tag", "v2"]);
@@ -224,7 +230,10 @@ fn update_settles_every_file_by_its_class_and_keeps_every_team_edit() {
     assert_eq!(report.conflicted(), ["README.md"]);
     assert_eq!(
         report.migrations,
-        ["v2-owner-team: answer team renamed to owner_team"]
+        [
+            "v2-owner-team: answer team renamed to owner_team",
+            "v2-audit-log: answer audit_log set to true"
+        ]
     );
     assert!(
         report
@@ -263,13 +272,14 @@ fn update_settles_every_file_by_its_class_and_keeps_every_team_edit() {
     // Added, rendered with the renamed answer.
     assert_eq!(
         read(dir.join("docs/RUNBOOK.md")),
-        "# Runbook\n\nOwner: payments\n"
+        "# Runbook\n\nOwner: payments\nAudit log: on.\n"
     );
 
     let state = state(&dir);
     assert_eq!(state["template"]["version"].as_str(), Some("v2"));
     assert_eq!(state["answers"]["owner_team"].as_str(), Some("payments"));
     assert!(state["answers"].get("team").is_none());
+    assert_eq!(state["answers"]["audit_log"].as_bool(), Some(true));
     assert!(state["files"].get("docs/RUNBOOK.md").is_some());
     assert!(state["files"].get(".github/CODEOWNERS").is_none());
 
@@ -449,7 +459,7 @@ fn file_renames_carry_the_team_edits_along() {
     assert!(!dir.join("docs/RUNBOOK.md").exists());
     assert_eq!(
         read(dir.join("docs/OPERATIONS.md")),
-        "# Operations\n\nOwner: payments\n\nTeam: page the on-call first.\n"
+        "# Operations\n\nOwner: payments\nAudit log: on.\n\nTeam: page the on-call first.\n"
     );
 }
 
@@ -584,4 +594,26 @@ fn the_cli_reports_with_distinct_exit_codes() {
     ]);
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("no such folder, and not a git URL"), "{out}");
+}
+
+// A set_answer migration is for services made before the answer existed: a
+// new service gets the placeholder's default.
+#[test]
+fn new_services_get_the_default_that_set_answer_overrides() {
+    let source = Source::new();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("svc");
+    let opts = NewOptions {
+        name: "orders-api".into(),
+        database: None,
+        path: Some(dir.clone()),
+        git: false,
+        template: Some(source.at("v2")),
+    };
+    new_service_with_answers(&opts, &[]).unwrap();
+    assert_eq!(
+        read(dir.join("docs/RUNBOOK.md")),
+        "# Runbook\n\nOwner: platform\n"
+    );
+    assert_eq!(state(&dir)["answers"]["audit_log"].as_bool(), Some(false));
 }
