@@ -134,6 +134,30 @@ mod tests {
         assert!(read.len() >= 3, "{read:?}");
         assert_eq!(embedded.iter().map(key).collect::<Vec<_>>(), read);
     }
+{%- if database == "sqlite" %}
+
+    // The bundled SQLite is built as .cargo/config.toml says: plans that do
+    // not depend on bound values, and no extension loading, full-text search
+    // or R-trees.
+    #[tokio::test]
+    async fn bundled_sqlite_is_built_with_our_options() {
+        let pool = Db::connect("sqlite::memory:").await.unwrap();
+        for (option, wanted) in [
+            ("ENABLE_QPSG", true),
+            ("OMIT_LOAD_EXTENSION", true),
+            ("ENABLE_FTS3", false),
+            ("ENABLE_FTS5", false),
+            ("ENABLE_RTREE", false),
+        ] {
+            let used: bool = sqlx::query_scalar("SELECT sqlite_compileoption_used($1)")
+                .bind(option)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            assert_eq!(used, wanted, "SQLITE_{option}");
+        }
+    }
+{%- endif %}
 
     // PROC-05: sqlx accepts SQL only as a `&'static str` unless it is wrapped
     // in its assertion type; with that wrapper absent from the code, no SQL
