@@ -150,17 +150,22 @@ impl Source {
     fn at(&self, rev: &str) -> String {
         format!("{}@{rev}", self.repo.display())
     }
+
+    /// `rampart new orders-api` into `dir` from this source at `rev`.
+    fn new_options(&self, dir: &Path, rev: &str) -> NewOptions {
+        NewOptions {
+            name: "orders-api".into(),
+            database: None,
+            path: Some(dir.to_owned()),
+            git: true,
+            template: Some(self.at(rev)),
+        }
+    }
 }
 
 /// A service generated from `source` at v1 with team `payments`, committed.
 fn service(source: &Source, dir: &Path) -> PathBuf {
-    let opts = NewOptions {
-        name: "orders-api".into(),
-        database: None,
-        path: Some(dir.to_owned()),
-        git: true,
-        template: Some(source.at("v1")),
-    };
+    let opts = source.new_options(dir, "v1");
     new_service_with_answers(&opts, &[("team".into(), "payments".into())]).unwrap();
     commit_all(dir, "generated");
     dir.to_owned()
@@ -411,11 +416,9 @@ fn set_changes_an_answer_and_re_renders() {
     let fresh = work.path().join("fresh");
     new_service_with_answers(
         &NewOptions {
-            name: "orders-api".into(),
             database: Some("postgres".into()),
-            path: Some(fresh.clone()),
             git: false,
-            template: Some(source.at("v1")),
+            ..source.new_options(&fresh, "v1")
         },
         &[("team".into(), "payments".into())],
     )
@@ -603,14 +606,7 @@ fn new_services_get_the_default_that_set_answer_overrides() {
     let source = Source::new();
     let work = tempfile::tempdir().unwrap();
     let dir = work.path().join("svc");
-    let opts = NewOptions {
-        name: "orders-api".into(),
-        database: None,
-        path: Some(dir.clone()),
-        git: false,
-        template: Some(source.at("v2")),
-    };
-    new_service_with_answers(&opts, &[]).unwrap();
+    new_service_with_answers(&source.new_options(&dir, "v2"), &[]).unwrap();
     assert_eq!(
         read(dir.join("docs/RUNBOOK.md")),
         "# Runbook\n\nOwner: platform\n"

@@ -37,20 +37,16 @@ impl Passwords {
         }
         let dummy =
             Password::try_from(uuid::Uuid::new_v4().to_string()).map_err(anyhow::Error::msg)?;
-        let passwords = Self {
-            jobs,
-            dummy_hash: Arc::from(""),
-        };
-        let dummy_hash = passwords.hash(dummy).await?.into();
+        let dummy_hash = run(&jobs, move || hash_blocking(&dummy)).await??;
         Ok(Self {
-            dummy_hash,
-            ..passwords
+            jobs,
+            dummy_hash: dummy_hash.into(),
         })
     }
 
     /// Hashes with argon2id, m=19456 KiB, t=2, p=1 (the crate's defaults are OWASP's).
     pub async fn hash(&self, password: Password) -> anyhow::Result<String> {
-        self.run(move || hash_blocking(&password)).await?
+        run(&self.jobs, move || hash_blocking(&password)).await?
     }
 
     /// True when `password` matches `stored`; with no stored hash it still does
@@ -58,34 +54,32 @@ impl Passwords {
     pub async fn verify(&self, password: Password, stored: Option<String>) -> anyhow::Result<bool> {
         let known = stored.is_some();
         let hash: Arc<str> = stored.map_or_else(|| self.dummy_hash.clone(), Arc::from);
-        let matches = self
-            .run(move || {
-                Argon2::default()
-                    .verify_password(password.expose().as_bytes(), &*hash)
-                    .is_ok()
-            })
-            .await?;
+        let matches = run(&self.jobs, move || {
+            Argon2::default()
+                .verify_password(password.expose().as_bytes(), &*hash)
+                .is_ok()
+        })
+        .await?;
         Ok(known && matches)
     }
+}
 
-    /// Queues `work` for a hashing thread and waits for its answer.
-    async fn run<T: Send + 'static>(
-        &self,
-        work: impl FnOnce() -> T + Send + 'static,
-    ) -> anyhow::Result<T> {
-        let (reply, answer) = oneshot::channel();
-        let job: Job = Box::new(move || {
-            // A caller that gave up (its client went away) costs no hashing.
-            if !reply.is_closed() {
-                let _ = reply.send(work());
-            }
-        });
-        self.jobs
-            .send(job)
-            .ok()
-            .context("the password hashing threads stopped")?;
-        answer.await.context("password hashing failed")
-    }
+/// Queues `work` for a hashing thread and waits for its answer.
+async fn run<T: Send + 'static>(
+    jobs: &mpsc::Sender<Job>,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> anyhow::Result<T> {
+    let (reply, answer) = oneshot::channel();
+    let job: Job = Box::new(move || {
+        // A caller that gave up (its client went away) costs no hashing.
+        if !reply.is_closed() {
+            let _ = reply.send(work());
+        }
+    });
+    jobs.send(job)
+        .ok()
+        .context("the password hashing threads stopped")?;
+    answer.await.context("password hashing failed")
 }
 
 fn hash_thread(queue: &Mutex<mpsc::Receiver<Job>>) {
@@ -171,7 +165,7 @@ mod tests {
     #[tokio::test]
     async fn a_panicking_job_does_not_stop_its_thread() {
         let passwords = Passwords::new(1).await.unwrap();
-        let failed = passwords.run(|| panic!("argon2 failed")).await;
+        let failed = run(&passwords.jobs, || panic!("argon2 failed")).await;
         assert!(failed.is_err());
         let hash = passwords.hash(password("a fine passphrase")).await.unwrap();
         assert!(hash.starts_with("$argon2id$"), "{hash}");
@@ -194,10 +188,11 @@ mod tests {
         }
         let before = nice();
         let passwords = Passwords::new(2).await.unwrap();
-        let hashing = passwords
-            .run(|| (nice(), std::thread::current().name().map(str::to_owned)))
-            .await
-            .unwrap();
+        let hashing = run(&passwords.jobs, || {
+            (nice(), std::thread::current().name().map(str::to_owned))
+        })
+        .await
+        .unwrap();
         assert_eq!(hashing, (19, Some("password-hash".to_owned())));
         assert_eq!(nice(), before);
     }
