@@ -4,10 +4,8 @@
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
-use sqlx::{
-    SqlSafeStr,
-    migrate::{MigrateDatabase, Migration, MigrationType, Migrator},
-};
+use sqlx::SqlSafeStr;
+use sqlx_core::migrate::{MigrateDatabase, Migration, MigrationType, Migrator};
 use time::OffsetDateTime;
 {% if database == "postgres" %}
 /// The database driver this service was generated with.

@@ -203,7 +203,10 @@ async fn out_06_me_returns_only_public_fields() {
 
 // AUTH-04: an unknown user, a wrong password and a locked account take about
 // the same time, since each costs one argon2 verification. Rounds interleave
-// the three cases so that noise from other work hits them alike.
+// the three cases, and each case is judged by its fastest round: other work
+// on the machine only adds time (hashing runs at the lowest CPU priority, so
+// a busy host can stretch any one login many times over), while a path that
+// skipped or added a hash would show in every round, the fastest included.
 #[tokio::test]
 async fn auth_04_login_failures_take_the_same_time() {
     let app = spawn_app_with(&[("APP_AUTH_RATE_LIMIT_PER_MINUTE", "1000")]).await;
@@ -227,15 +230,12 @@ async fn auth_04_login_failures_take_the_same_time() {
         wrong.push(timed(wrong_users[round % 2].email.clone(), "not the password").await);
         jailed.push(timed(locked.email.clone(), PASSWORD).await);
     }
-    let median = |mut samples: Vec<std::time::Duration>| {
-        samples.sort();
-        samples[samples.len() / 2]
-    };
-    let medians = [median(unknown), median(wrong), median(jailed)];
-    let (fastest, slowest) = (medians.iter().min().unwrap(), medians.iter().max().unwrap());
+    let best = |samples: Vec<std::time::Duration>| samples.into_iter().min().unwrap();
+    let bests = [best(unknown), best(wrong), best(jailed)];
+    let (fastest, slowest) = (bests.iter().min().unwrap(), bests.iter().max().unwrap());
     assert!(
         slowest.as_secs_f64() < fastest.as_secs_f64() * 2.0,
-        "medians differ too much (unknown, wrong, locked): {medians:?}"
+        "fastest rounds differ too much (unknown, wrong, locked): {bests:?}"
     );
 }
 

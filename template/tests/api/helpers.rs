@@ -152,7 +152,7 @@ fn fresh_database_url() -> String {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        use sqlx::migrate::MigrateDatabase;
+        use sqlx_core::migrate::MigrateDatabase;
         let Some(url) = self.owned_database.clone() else {
             return;
         };

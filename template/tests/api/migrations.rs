@@ -1,5 +1,5 @@
 use reqwest::StatusCode;
-use sqlx::migrate::{MigrateError, Migrator};
+use sqlx_core::migrate::{MigrateError, Migrator};
 
 use {{crate_name}}::db;
 
