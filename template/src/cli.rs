@@ -58,7 +58,20 @@ pub enum AppCommand {
     List,
 }
 
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
+/// Runs the command on a new Tokio runtime. The runtime starts here rather
+/// than in `main`: `block_on` is generic over the future it drives, so called
+/// from the binary it compiled the service's whole async call tree a second
+/// time, in the binary's crate and after the library (17 s of a cold release
+/// build, on one core).
+pub fn execute(cli: Cli) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?
+        .block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     // A local `.env` is a development convenience; real deployments set the environment.
     match dotenvy::dotenv() {
         Ok(_) => {}

@@ -5,9 +5,8 @@ use clap::Parser;
 
 use {{crate_name}}::cli::{self, Cli};
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    match cli::run(Cli::parse()).await {
+fn main() -> ExitCode {
+    match cli::execute(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             // The cause chain on one line, without a backtrace: it is meant for operators.
