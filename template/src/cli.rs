@@ -64,6 +64,14 @@ pub enum AppCommand {
 /// time, in the binary's crate and after the library (17 s of a cold release
 /// build, on one core).
 pub fn execute(cli: Cli) -> anyhow::Result<()> {
+    // A local `.env` is a development convenience; real deployments set the
+    // environment. It is read before the runtime starts any thread: setting
+    // environment variables while other threads run is unsound.
+    match dotenvy::dotenv() {
+        Ok(_) => {}
+        Err(e) if e.not_found() => {}
+        Err(e) => return Err(e).context("reading .env"),
+    }
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -72,12 +80,6 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    // A local `.env` is a development convenience; real deployments set the environment.
-    match dotenvy::dotenv() {
-        Ok(_) => {}
-        Err(e) if e.not_found() => {}
-        Err(e) => return Err(e).context("reading .env"),
-    }
     telemetry::init();
     let settings = Settings::from_env().context("configuration refused")?;
     match cli.command.unwrap_or(Command::Serve) {

@@ -149,12 +149,22 @@ mod tests {
         (Tokens::new(&settings(signer)).unwrap(), key)
     }
 
-    /// An EdDSA signer with a fresh key pair, and its public key PEM.
+    /// An EdDSA signer with a fresh key pair, and its public key PEM. Both
+    /// keys' DER fits PEM's one 64-character line.
     fn ed25519() -> (Signer, String) {
-        let pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
-        let public = pair.public_key_pem();
+        use aws_lc_rs::{
+            encoding::AsDer,
+            signature::{Ed25519KeyPair, KeyPair},
+        };
+        let pem = |label: &str, der: &[u8]| {
+            let base64 = base64::engine::general_purpose::STANDARD.encode(der);
+            format!("-----BEGIN {label}-----\n{base64}\n-----END {label}-----\n")
+        };
+        let pair = Ed25519KeyPair::generate().unwrap();
+        let private = pem("PRIVATE KEY", pair.to_pkcs8v1().unwrap().as_ref());
+        let public = pem("PUBLIC KEY", pair.public_key().as_der().unwrap().as_ref());
         let signer = Signer::EdDsa {
-            private_pem: SecretBox::new(Box::new(pair.serialize_pem().into_bytes())),
+            private_pem: SecretBox::new(Box::new(private.into_bytes())),
             public_pem: public.clone().into_bytes(),
         };
         (signer, public)

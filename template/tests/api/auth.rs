@@ -2,7 +2,10 @@ use base64::Engine;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, TempDir, assert_problem, spawn_app, spawn_app_with};
+use crate::{
+    helpers::{PASSWORD, TempDir, assert_problem, spawn_app, spawn_app_with},
+    keys,
+};
 
 // AUTH-04: registration answers the same whether or not the e-mail exists.
 #[tokio::test]
@@ -243,10 +246,10 @@ async fn auth_04_login_failures_take_the_same_time() {
 // signs with its key pair, and its tokens say so.
 #[tokio::test]
 async fn jwt_02_eddsa_key_pair_option() {
-    let pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
+    let (_, private, public) = keys::ed25519();
     let dir = TempDir::new();
-    let private = dir.write("jwt.pem", pair.serialize_pem());
-    let public = dir.write("jwt.pub.pem", pair.public_key_pem());
+    let private = dir.write("jwt.pem", private);
+    let public = dir.write("jwt.pub.pem", public);
     let app = spawn_app_with(&[
         ("APP_JWT_ALGORITHM", "EdDSA"),
         ("APP_JWT_PRIVATE_KEY_FILE", &private),

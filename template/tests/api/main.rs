@@ -12,6 +12,7 @@ mod headers;
 mod health;
 mod helpers;
 mod jail;
+mod keys;
 mod logging;
 mod migrations;
 mod openapi;

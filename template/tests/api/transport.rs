@@ -7,7 +7,10 @@ use tokio::{
     net::TcpStream,
 };
 
-use crate::helpers::{TempDir, TestApp, spawn_app_with};
+use crate::{
+    helpers::{TempDir, TestApp, spawn_app_with},
+    keys,
+};
 
 /// Reads until the server closes the connection or `limit` passes.
 async fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> Option<Vec<u8>> {
@@ -49,17 +52,17 @@ async fn in_04_slow_body_gets_408() {
 
 /// A service serving TLS with a fresh self-signed certificate for localhost.
 async fn tls_app() -> (TestApp, CertificateDer<'static>, TempDir) {
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let certified = keys::self_signed_localhost();
     let dir = TempDir::new();
-    let cert = dir.write("cert.pem", certified.cert.pem());
-    let key = dir.write("key.pem", certified.signing_key.serialize_pem());
+    let cert = dir.write("cert.pem", certified.pem);
+    let key = dir.write("key.pem", certified.key_pem);
     let app = spawn_app_with(&[
         ("APP_ENV", "production"),
         ("APP_TLS_CERT_FILE", &cert),
         ("APP_TLS_KEY_FILE", &key),
     ])
     .await;
-    (app, certified.cert.der().clone(), dir)
+    (app, CertificateDer::from(certified.der), dir)
 }
 
 async fn tls_get(
