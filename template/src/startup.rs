@@ -60,8 +60,8 @@ impl Application {
             .route("/metrics", get(http::render_metrics));
         // rustls speaks TLS 1.2 and 1.3 only, with forward-secret AEAD suites (ACC-02).
         let tls = match &settings.tls {
-            Some(files) => Some(
-                RustlsConfig::from_pem_file(&files.cert, &files.key)
+            Some(files) => {
+                let tls = RustlsConfig::from_pem_file(&files.cert, &files.key)
                     .await
                     .with_context(|| {
                         format!(
@@ -69,8 +69,13 @@ impl Application {
                             files.cert.display(),
                             files.key.display()
                         )
-                    })?,
-            ),
+                    })?;
+                // Offer HTTP/1.1 alone in ALPN, as the listener serves nothing else (`guarded`).
+                let mut config = (*tls.get_inner()).clone();
+                config.alpn_protocols = vec![b"http/1.1".to_vec()];
+                tls.reload_from_config(Arc::new(config));
+                Some(tls)
+            }
             None => None,
         };
         let api = std::net::TcpListener::bind(settings.listen_addr)
@@ -150,13 +155,17 @@ impl Application {
     }
 }
 
-/// Bounds how long a client may take to send its request line and headers,
-/// so slow-loris connections cannot pile up.
+/// HTTP/1.1 only, with a deadline on every request's line and headers, so
+/// slow-loris connections cannot pile up (IN-04). No HTTP/2: once its first
+/// request is in, an HTTP/2 connection has no such deadline, and its stream
+/// machinery is attack surface an API does not need; a proxy in front can
+/// still offer HTTP/2 to clients.
 fn guarded<A>(
-    mut server: Server<SocketAddr, A>,
+    server: Server<SocketAddr, A>,
     handle: Handle<SocketAddr>,
     header_read_timeout: Duration,
 ) -> Server<SocketAddr, A> {
+    let mut server = server.http1_only();
     server
         .http_builder()
         .http1()

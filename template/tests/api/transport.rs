@@ -65,22 +65,33 @@ async fn tls_app() -> (TestApp, CertificateDer<'static>, TempDir) {
     (app, CertificateDer::from(certified.der), dir)
 }
 
+/// A TLS connection to the service, trusting `root`, offering `alpn`.
+async fn tls_connect(
+    app: &TestApp,
+    root: &CertificateDer<'static>,
+    version: &'static rustls::SupportedProtocolVersion,
+    alpn: &[&[u8]],
+) -> tokio_rustls::client::TlsStream<TcpStream> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(root.clone()).unwrap();
+    let mut config = rustls::ClientConfig::builder_with_protocol_versions(&[version])
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = alpn.iter().map(|protocol| protocol.to_vec()).collect();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = TcpStream::connect(app.api_addr).await.unwrap();
+    connector
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .expect("TLS handshake")
+}
+
 async fn tls_get(
     app: &TestApp,
     root: &CertificateDer<'static>,
     version: &'static rustls::SupportedProtocolVersion,
 ) -> String {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(root.clone()).unwrap();
-    let config = rustls::ClientConfig::builder_with_protocol_versions(&[version])
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    let tcp = TcpStream::connect(app.api_addr).await.unwrap();
-    let mut tls = connector
-        .connect(ServerName::try_from("localhost").unwrap(), tcp)
-        .await
-        .expect("TLS handshake");
+    let mut tls = tls_connect(app, root, version, &[]).await;
     tls.write_all(b"GET /healthz HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n")
         .await
         .unwrap();
@@ -103,6 +114,39 @@ async fn acc_02_serves_tls_12_and_13() {
     // Plain HTTP on the TLS port gets no answer.
     let plain = app.client.get(app.url("/healthz")).send().await;
     assert!(plain.is_err() || plain.unwrap().status() != StatusCode::OK);
+}
+
+// IN-04: the API speaks HTTP/1.1 only, where every request has a header
+// deadline: an HTTP/2 connection preface (h2c, prior knowledge) gets no
+// HTTP/2 SETTINGS frame back, and under TLS a client offering h2 first is
+// given http/1.1.
+#[tokio::test]
+async fn in_04_http2_is_not_served() {
+    let app = spawn_app_with(&[]).await;
+    let mut stream = TcpStream::connect(app.api_addr).await.unwrap();
+    let preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    let empty_settings = [0, 0, 0, 4, 0, 0, 0, 0, 0];
+    stream
+        .write_all(&[&preface[..], &empty_settings].concat())
+        .await
+        .unwrap();
+    // An HTTP/2 server answers at once with its SETTINGS and keeps the
+    // connection open; an HTTP/1.1 one refuses the preface and closes.
+    let mut reply = [0; 64];
+    let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut reply))
+        .await
+        .expect("the connection was left open")
+        .unwrap_or(0);
+    let reply = &reply[..read];
+    assert!(
+        reply.is_empty() || reply.starts_with(b"HTTP/1.1 4"),
+        "expected an HTTP/1.1 refusal or a close, got {:02x?}",
+        &reply[..reply.len().min(24)]
+    );
+
+    let (app, root, _dir) = tls_app().await;
+    let tls = tls_connect(&app, &root, &rustls::version::TLS13, &[b"h2", b"http/1.1"]).await;
+    assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"http/1.1"[..]));
 }
 
 // ACC-02: a client offering only TLS 1.1 is refused with an alert, never a ServerHello.
