@@ -1,17 +1,21 @@
-//! Login jail (AUTH-03): after `MAX_FAILURES` failed logins an account is
-//! refused, even with the right password, for a window that doubles with
-//! each lockout. The state lives in the `users` table, so it survives
-//! restarts and every instance shares it; it is per account, so no
-//! `X-Forwarded-For` trick escapes it.
+//! Login jail (AUTH-03): an account allows `MAX_FAILURES` login attempts
+//! without a success; the last of them locks it, even against the right
+//! password, for a window that doubles with each lockout. The state lives
+//! in the `users` table, so it survives restarts and every instance shares
+//! it; it is per account, so no `X-Forwarded-For` trick escapes it.
+//!
+//! Each attempt is counted as it starts, beside the password hash, not
+//! after the verdict: parallel guesses cannot slip past the limit while
+//! their hashes run (the race that beats counters bumped after the check),
+//! and the count's write hides behind the hash, so a wrong password takes as
+//! long as an unknown e-mail (AUTH-04). The price: more than five logins to
+//! one account in flight at once are refused until one succeeds; machines
+//! sharing an identity should call with an application key instead.
 use std::time::Duration;
 
-use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{
-    db::{self, Db},
-    error::ApiResult,
-};
+use crate::db::{self, Db};
 
 pub const MAX_FAILURES: i32 = 5;
 /// The longest lockout, however often it repeats.
@@ -23,44 +27,71 @@ pub struct Jail {
     pub base: Duration,
 }
 
-impl Jail {
-    pub fn is_locked(locked_until: Option<OffsetDateTime>) -> bool {
-        locked_until.is_some_and(|until| until > OffsetDateTime::now_utc())
-    }
+/// What the jail makes of one login attempt, before its password is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// Within the limit: the password decides.
+    Open,
+    /// The last attempt allowed: the account is now locked for this long,
+    /// unless this attempt's password is right (`record_success` reopens it).
+    Locking(Duration),
+    /// The account is locked, or the limit is spent: refused whatever the
+    /// password.
+    Refused,
+}
 
-    /// Counts a failed login; the fifth in a row locks the account.
-    pub async fn record_failure(&self, db: &Db, user: Uuid) -> ApiResult<()> {
-        let (failures, lockouts): (i32, i32) = sqlx::query_as(
-            "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 \
+impl Jail {
+    /// Counts a login attempt on `user`'s account. Attempts while the
+    /// account is locked are not counted, so the next window starts afresh.
+    pub async fn attempt(&self, db: &Db, user: Uuid) -> sqlx::Result<Attempt> {
+        let now = db::now();
+        let counted: Option<(i32, i32)> = sqlx::query_as(
+            "UPDATE users SET failed_logins = failed_logins + 1 \
+             WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2) \
              RETURNING failed_logins, lockouts",
         )
         .bind(user)
-        .fetch_one(db)
+        .bind(now)
+        .fetch_optional(db)
         .await?;
-        if failures >= MAX_FAILURES {
-            let window = self.window(lockouts);
-            sqlx::query(
-                "UPDATE users SET failed_logins = 0, lockouts = lockouts + 1, locked_until = $2 \
-                 WHERE id = $1",
-            )
-            .bind(user)
-            .bind(db::now() + window)
-            .execute(db)
-            .await?;
-            tracing::warn!(event = "auth.locked", user_id = %user, seconds = window.as_secs());
-            crate::http::Counter::AuthLockouts.increment();
+        let Some((attempts, lockouts)) = counted else {
+            return Ok(Attempt::Refused);
+        };
+        if attempts < MAX_FAILURES {
+            return Ok(Attempt::Open);
         }
-        Ok(())
-    }
-
-    /// A successful login clears the record.
-    pub async fn record_success(db: &Db, user: Uuid) -> ApiResult<()> {
-        sqlx::query(
-            "UPDATE users SET failed_logins = 0, lockouts = 0, locked_until = NULL \
-             WHERE id = $1 AND (failed_logins > 0 OR lockouts > 0)",
+        if attempts > MAX_FAILURES {
+            return Ok(Attempt::Refused);
+        }
+        // Only the attempt that reached the limit locks; the guard keeps a
+        // lock set meanwhile from being set twice.
+        let window = self.window(lockouts);
+        let locked = sqlx::query(
+            "UPDATE users SET failed_logins = 0, lockouts = lockouts + 1, locked_until = $2 \
+             WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $3)",
         )
         .bind(user)
+        .bind(now + window)
+        .bind(now)
         .execute(db)
+        .await?;
+        Ok(if locked.rows_affected() == 1 {
+            Attempt::Locking(window)
+        } else {
+            Attempt::Refused
+        })
+    }
+
+    /// A successful login clears the record, in the login's transaction.
+    pub async fn record_success(
+        tx: &mut sqlx::Transaction<'_, db::Database>,
+        user: Uuid,
+    ) -> sqlx::Result<()> {
+        sqlx::query(
+            "UPDATE users SET failed_logins = 0, lockouts = 0, locked_until = NULL WHERE id = $1",
+        )
+        .bind(user)
+        .execute(&mut **tx)
         .await?;
         Ok(())
     }

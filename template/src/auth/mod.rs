@@ -2,7 +2,7 @@
 //! the calling application.
 pub mod application;
 mod caller;
-mod jail;
+pub mod jail;
 mod opaque;
 mod password;
 mod token;

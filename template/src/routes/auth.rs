@@ -7,7 +7,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use crate::{
-    auth::{ADMIN_SCOPES, Caller, Jail, OpaqueToken, USER_SCOPES},
+    auth::{ADMIN_SCOPES, Caller, Jail, OpaqueToken, USER_SCOPES, jail::Attempt},
     db,
     domain::{AccountEmail, Password},
     error::{ApiError, ApiResult, Problem},
@@ -121,39 +121,58 @@ async fn login(
     State(state): State<AppState>,
     Json(body): Json<Credentials>,
 ) -> ApiResult<axum::Json<TokenPair>> {
-    let user: Option<Account> = sqlx::query_as(
-        "SELECT id, password_hash, is_admin, disabled, locked_until FROM users WHERE email = $1",
-    )
-    .bind(body.email.as_str())
-    .fetch_optional(&state.db)
-    .await?;
+    let user: Option<Account> =
+        sqlx::query_as("SELECT id, password_hash, is_admin, disabled FROM users WHERE email = $1")
+            .bind(body.email.as_str())
+            .fetch_optional(&state.db)
+            .await?;
     // The password is checked in every case, so that unknown, wrong, locked
-    // and disabled all take the same time and look the same (AUTH-04).
-    let stored = user.as_ref().map(|account| account.password_hash.clone());
-    let password_ok = state.passwords.verify(body.password, stored).await?;
+    // and disabled all take the same time and look the same (AUTH-04). The
+    // jail counts the attempt while the hash runs, which hides its write.
     let Some(account) = user else {
+        state.passwords.verify(body.password, None).await?;
         tracing::warn!(event = "auth.login_failed", reason = "unknown");
         return Err(ApiError::Unauthorized);
     };
-    if Jail::is_locked(account.locked_until) {
+    let (password_ok, attempt) = tokio::join!(
+        state
+            .passwords
+            .verify(body.password, Some(account.password_hash)),
+        state.jail.attempt(&state.db, account.id),
+    );
+    let password_ok = password_ok?;
+    let attempt = match attempt {
+        Ok(attempt) => attempt,
+        // The right password may hear of the failure; anyone else gets the
+        // same 401 as every failure, and the jail fails closed.
+        Err(error) if password_ok => return Err(error.into()),
+        Err(error) => {
+            tracing::error!(event = "auth.jail_failed", user_id = %account.id, %error);
+            Attempt::Refused
+        }
+    };
+    if attempt == Attempt::Refused {
         tracing::warn!(event = "auth.login_failed", reason = "locked", user_id = %account.id);
         return Err(ApiError::Unauthorized);
     }
     if !password_ok {
         tracing::warn!(event = "auth.login_failed", reason = "password", user_id = %account.id);
-        state.jail.record_failure(&state.db, account.id).await?;
+        if let Attempt::Locking(window) = attempt {
+            tracing::warn!(event = "auth.locked", user_id = %account.id, seconds = window.as_secs());
+            crate::http::Counter::AuthLockouts.increment();
+        }
         return Err(ApiError::Unauthorized);
     }
     if account.disabled {
         tracing::warn!(event = "auth.login_failed", reason = "disabled", user_id = %account.id);
         return Err(ApiError::Unauthorized);
     }
-    Jail::record_success(&state.db, account.id).await?;
     let (user_id, is_admin) = (account.id, account.is_admin);
     let session_id = Uuid::new_v4();
     let now = db::now();
     let refresh = OpaqueToken::generate()?;
     let mut tx = state.db.begin().await?;
+    Jail::record_success(&mut tx, user_id).await?;
     sqlx::query(
         "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
     )
@@ -176,7 +195,6 @@ struct Account {
     password_hash: String,
     is_admin: bool,
     disabled: bool,
-    locked_until: Option<time::OffsetDateTime>,
 }
 
 impl<'r> FromRow<'r, db::Row> for Account {
@@ -186,7 +204,6 @@ impl<'r> FromRow<'r, db::Row> for Account {
             password_hash: row.try_get("password_hash")?,
             is_admin: row.try_get("is_admin")?,
             disabled: row.try_get("disabled")?,
-            locked_until: row.try_get("locked_until")?,
         })
     }
 }

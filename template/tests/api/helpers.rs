@@ -16,6 +16,8 @@ use {{crate_name}}::{
     startup::Application,
     telemetry,
 };
+// For the jail's tests, which count attempts the way a login does.
+pub use {{crate_name}}::auth::jail::{Attempt, Jail};
 
 pub const PASSWORD: &str = "correct horse battery staple";
 

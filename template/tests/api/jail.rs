@@ -2,8 +2,9 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use time::OffsetDateTime;
+use tokio::task::JoinSet;
 
-use crate::helpers::{PASSWORD, TestApp, assert_problem, spawn_app_with};
+use crate::helpers::{Attempt, Jail, PASSWORD, TestApp, assert_problem, logs, spawn_app_with};
 
 async fn fail_login(app: &TestApp, email: &str, times: usize) {
     for n in 0..times {
@@ -95,4 +96,102 @@ async fn auth_03_lockout_window_grows_on_repeat() {
         StatusCode::OK
     );
     assert_eq!(jail_state(&app, &victim.email).await, (0, None));
+}
+
+// AUTH-03: attempts are counted as they start, not when their hash is done:
+// of twelve attempts in flight at once, four may go on, one locks the
+// account, and the rest are refused; the right password is refused next.
+#[tokio::test]
+async fn auth_03_attempts_count_before_their_verdict() {
+    let app = spawn_app_with(&[("APP_AUTH_RATE_LIMIT_PER_MINUTE", "100")]).await;
+    let victim = app.user().await;
+    let (id,): (uuid::Uuid,) = sqlx::query_as("SELECT id FROM users WHERE email = $1")
+        .bind(&victim.email)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let jail = Jail {
+        base: Duration::from_secs(300),
+    };
+    let mut in_flight = JoinSet::new();
+    for _ in 0..12 {
+        let db = app.db.clone();
+        in_flight.spawn(async move { jail.attempt(&db, id).await.unwrap() });
+    }
+    let attempts = in_flight.join_all().await;
+    let count = |kind: fn(&Attempt) -> bool| attempts.iter().filter(|a| kind(a)).count();
+    assert_eq!(count(|a| *a == Attempt::Open), 4, "{attempts:?}");
+    assert_eq!(
+        count(|a| matches!(a, Attempt::Locking(window) if window.as_secs() == 300)),
+        1,
+        "{attempts:?}"
+    );
+    assert_eq!(count(|a| *a == Attempt::Refused), 7, "{attempts:?}");
+    assert_problem(
+        app.login(&victim.email, PASSWORD).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+}
+
+// AUTH-03: twenty wrong guesses sent at once lock the account once, for the
+// first window: each is counted before its verdict, so no more than five
+// are ever judged, and the ones past the limit do not stack more lockouts.
+#[tokio::test]
+async fn auth_03_parallel_guesses_lock_once() {
+    let app = spawn_app_with(&[
+        ("APP_AUTH_RATE_LIMIT_PER_MINUTE", "1000"),
+        ("APP_LOGIN_LOCKOUT_SECS", "3"),
+    ])
+    .await;
+    let victim = app.user().await;
+    let mut guesses = JoinSet::new();
+    for _ in 0..20 {
+        let request = app
+            .client
+            .post(app.url("/v1/auth/login"))
+            .json(&serde_json::json!({ "email": victim.email, "password": "not the password" }));
+        guesses.spawn(async move { request.send().await.unwrap() });
+    }
+    for response in guesses.join_all().await {
+        assert_problem(response, StatusCode::UNAUTHORIZED).await;
+    }
+    let (lockouts, until) = jail_state(&app, &victim.email).await;
+    assert_eq!(lockouts, 1);
+    // Stacked lockouts would have doubled the window three times over.
+    let left = until.unwrap() - OffsetDateTime::now_utc();
+    assert!(left <= time::Duration::seconds(3), "{left}");
+    tokio::time::sleep(left.unsigned_abs() + Duration::from_millis(1_100)).await;
+    assert_eq!(
+        app.login(&victim.email, PASSWORD).await.status(),
+        StatusCode::OK
+    );
+}
+
+// AUTH-04: when the jail cannot count an attempt (here its column is gone),
+// a wrong password still gets the 401 every failure gets, never a 5xx that
+// would tell an existing account from an unknown one; the jail fails closed,
+// and only the right password hears of the fault.
+#[tokio::test]
+async fn auth_04_jail_failure_looks_like_any_failure() {
+    let app = spawn_app_with(&[("APP_AUTH_RATE_LIMIT_PER_MINUTE", "100")]).await;
+    let victim = app.user().await;
+    sqlx::query("ALTER TABLE users RENAME COLUMN failed_logins TO failed_logins_gone")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let wrong = assert_problem(
+        app.login(&victim.email, "not the password").await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    let unknown = assert_problem(
+        app.login("nobody@example.com", PASSWORD).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    assert_eq!(wrong, unknown);
+    assert!(logs().contains("auth.jail_failed"));
+    let right = app.login(&victim.email, PASSWORD).await;
+    assert!(right.status().is_server_error(), "{}", right.status());
 }
