@@ -32,17 +32,8 @@ async fn ops_05_disabling_takes_effect_at_once() {
 
     let response = app.call(Method::GET, "/v1/me", &target).await;
     assert_problem(response, StatusCode::UNAUTHORIZED).await;
-    let disabled = assert_problem(
-        app.login(&target.email, PASSWORD).await,
-        StatusCode::UNAUTHORIZED,
-    )
-    .await;
-    let unknown = assert_problem(
-        app.login("nobody@example.com", PASSWORD).await,
-        StatusCode::UNAUTHORIZED,
-    )
-    .await;
-    assert_eq!(disabled, unknown);
+    app.assert_login_refused_like_unknown(&target.email, PASSWORD)
+        .await;
 
     let missing = format!("/v1/admin/users/{}/disable", uuid::Uuid::new_v4());
     let response = app.call(Method::POST, &missing, &admin).await;

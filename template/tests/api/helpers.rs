@@ -276,6 +276,19 @@ impl TestApp {
         .await
     }
 
+    /// Logs in, and asserts the refusal is the very 401 an unknown e-mail
+    /// gets, body included (AUTH-04).
+    pub async fn assert_login_refused_like_unknown(&self, email: &str, password: &str) {
+        let refused =
+            assert_problem(self.login(email, password).await, StatusCode::UNAUTHORIZED).await;
+        let unknown = assert_problem(
+            self.login("nobody@example.com", PASSWORD).await,
+            StatusCode::UNAUTHORIZED,
+        )
+        .await;
+        assert_eq!(refused, unknown);
+    }
+
     pub async fn login(&self, email: &str, password: &str) -> Response {
         self.post_json(
             "/v1/auth/login",
