@@ -8,6 +8,7 @@ pub mod cli;
 mod error;
 pub mod fleet;
 mod git;
+mod lockfile;
 pub mod merge;
 pub mod name;
 mod new;

@@ -7,6 +7,7 @@ use liquid::model::{Object, Value};
 
 use crate::Error;
 use crate::answers::Answer;
+use crate::lockfile::{self, Lock};
 use crate::template::{CONFIG_FILE, Template};
 
 /// cargo-generate strips this suffix, letting `X.liquid` replace a sibling `X`.
@@ -64,7 +65,12 @@ pub struct Renderer {
     /// Sorted by output path.
     files: Vec<(String, Body, bool)>,
     dirs: Vec<String>,
+    /// The Cargo.lock files it carries (see `lockfile`).
+    locks: Vec<Lock>,
 }
+
+/// The service's Cargo.lock, when the template carries one for its answers.
+const LOCK_FILE: &str = "Cargo.lock";
 
 /// One file: Liquid to render, or text without a Liquid delimiter, which
 /// renders to itself (most files; parsing is most of a render's cost).
@@ -85,6 +91,13 @@ impl Renderer {
             ));
         }
         let stored: BTreeSet<&str> = sources.iter().map(|f| f.path.as_str()).collect();
+        let ignored = template.ignored()?;
+        let is_ignored = |path: &str| {
+            ignored.iter().any(|i| {
+                path.strip_prefix(i.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+            })
+        };
 
         let mut files = Vec::new();
         for source in sources {
@@ -99,7 +112,7 @@ impl Renderer {
                 }
                 None => &source.path,
             };
-            if DROPPED_ROOT_FILES.contains(&path) {
+            if DROPPED_ROOT_FILES.contains(&path) || is_ignored(path) {
                 continue;
             }
             check_file_name(path)?;
@@ -118,13 +131,21 @@ impl Renderer {
             files.push((path.to_owned(), parsed, source.executable));
         }
         files.sort_by(|a, b| a.0.cmp(&b.0));
+        let locks = lockfile::locks(template)?;
+        if !locks.is_empty() && files.iter().any(|f| f.0 == LOCK_FILE) {
+            return Err(Error::Template(format!(
+                "{LOCK_FILE} and {} both given: keep the locks in {}",
+                lockfile::MANIFEST,
+                lockfile::MANIFEST
+            )));
+        }
         let dirs = template
             .dirs
             .iter()
-            .filter(|d| !is_git_metadata(d))
+            .filter(|d| !is_git_metadata(d) && !is_ignored(d))
             .cloned()
             .collect();
-        Ok(Self { files, dirs })
+        Ok(Self { files, dirs, locks })
     }
 
     /// The service called `name` with these answers.
@@ -148,6 +169,17 @@ impl Renderer {
                 contents,
                 executable: *executable,
             });
+        }
+        if let Some(lock) = lockfile::pick(&self.locks, answers) {
+            let at = files.partition_point(|f| f.path.as_str() < LOCK_FILE);
+            files.insert(
+                at,
+                RenderedFile {
+                    path: LOCK_FILE.to_owned(),
+                    contents: lockfile::with_root(&lock.text, name)?.into_bytes(),
+                    executable: false,
+                },
+            );
         }
         Ok(Rendered {
             files,

@@ -69,14 +69,41 @@ impl Template {
 
     /// Placeholders its cargo-generate.toml declares, sorted by name.
     pub fn placeholders(&self) -> Result<Vec<Placeholder>, Error> {
-        let config = self
-            .files
+        parse_placeholders(self.config()?)
+    }
+
+    /// The paths its cargo-generate.toml lists in `template.ignore`: files or
+    /// folders that are part of the template but never of a service.
+    pub fn ignored(&self) -> Result<Vec<String>, Error> {
+        parse_ignored(self.config()?)
+    }
+
+    fn config(&self) -> Result<&str, Error> {
+        self.files
             .iter()
             .find(|f| f.path == CONFIG_FILE)
             .and_then(|f| std::str::from_utf8(&f.contents).ok())
-            .ok_or_else(|| Error::Template(format!("{CONFIG_FILE} is missing or not UTF-8")))?;
-        parse_placeholders(config)
+            .ok_or_else(|| Error::Template(format!("{CONFIG_FILE} is missing or not UTF-8")))
     }
+}
+
+/// `template.ignore` of cargo-generate.toml: exact paths, as cargo-generate
+/// takes them (no wildcards).
+pub fn parse_ignored(config: &str) -> Result<Vec<String>, Error> {
+    let bad = |msg: &str| Error::Template(format!("{CONFIG_FILE}: template.ignore {msg}"));
+    let table: toml::Table = toml::from_str(config).map_err(|e| bad(&e.to_string()))?;
+    let Some(list) = table.get("template").and_then(|t| t.get("ignore")) else {
+        return Ok(Vec::new());
+    };
+    let list = list.as_array().ok_or_else(|| bad("must be a list"))?;
+    list.iter()
+        .map(|entry| match entry.as_str() {
+            Some(path) if !path.is_empty() && !path.contains(['*', '?', '[', '\\']) => {
+                Ok(path.trim_end_matches('/').to_owned())
+            }
+            _ => Err(bad("takes plain relative paths, without wildcards")),
+        })
+        .collect()
 }
 
 fn walk(dir: &'static Dir<'static>, visit: &mut dyn FnMut(&'static DirEntry<'static>)) {
@@ -120,7 +147,7 @@ pub fn parse_placeholders(config: &str) -> Result<Vec<Placeholder>, Error> {
         }
     }
     if let Some(template) = table.get("template").and_then(toml::Value::as_table) {
-        for key in ["include", "exclude", "ignore", "sub_templates", "init"] {
+        for key in ["include", "exclude", "sub_templates", "init"] {
             if template.contains_key(key) {
                 return Err(bad(format!("`template.{key}` is not supported by rampart")));
             }

@@ -10,7 +10,7 @@ use std::process::Command;
 use support::{Entry, rampart, run, tree};
 
 /// Files only rampart writes.
-const RAMPART_ONLY: &[&str] = &[".env", ".rampart.toml"];
+const RAMPART_ONLY: &[&str] = &[".env", ".rampart.toml", "Cargo.lock"];
 
 /// A plain name and one with digits, which case conversions could split.
 const NAMES: &[&str] = &["parity-svc", "svc2-api9"];

@@ -1,8 +1,9 @@
 //! Runs cargo commands inside a generated service.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Instant;
+
+use crate::deadline;
 
 /// The one target dir shared by every generated service, so dependencies are
 /// compiled once rather than once per service and per run.
@@ -20,7 +21,7 @@ pub fn target_dir() -> PathBuf {
 pub fn run(dir: &Path, args: &[&str]) {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let started = Instant::now();
-    let output = Command::new(cargo)
+    let output = deadline::command(cargo, deadline::BUILD)
         .args(args)
         .current_dir(dir)
         .env("CARGO_TARGET_DIR", target_dir())
@@ -29,6 +30,13 @@ pub fn run(dir: &Path, args: &[&str]) {
         .output()
         .unwrap_or_else(|e| panic!("cannot run cargo: {e}"));
     let command = format!("cargo {}", args.join(" "));
+    if deadline::timed_out(&output.status) {
+        panic!(
+            "`{command}` in {} TIMED OUT after {:?} and was killed",
+            dir.display(),
+            deadline::BUILD
+        );
+    }
     if !output.status.success() {
         panic!(
             "`{command}` failed in {} ({})\n--- stdout ---\n{}\n--- stderr ---\n{}",

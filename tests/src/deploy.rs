@@ -11,13 +11,13 @@ use std::process::{Command, Output};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use rampart::NewOptions;
 use serde_json::{Value, json};
 
 use crate::Database;
 use crate::cargo;
 use crate::http::{Client, Reply};
-use crate::workdir::{Workdir, unique_suffix};
+use crate::local_ci::Breakage;
+use crate::workdir::unique_suffix;
 
 /// Where the PostgreSQL server used by the tests lives (trust auth).
 const POSTGRES_HOST: &str = "127.0.0.1";
@@ -37,15 +37,18 @@ const POSTGRES_CONNECTION: [&str; 6] = [
 /// broken release is given all of it, so it is kept short.
 const READY_TIMEOUT_SECS: &str = "15";
 
-/// Generates a service, deploys a good then a broken release with the
-/// service's deploy script, and checks the rollback. Panics on any problem.
-pub fn broken_release_is_rolled_back_without_data_loss(database: Database) {
-    // Names of their own, so the binaries do not clash with other e2e
-    // services in the shared target dir.
-    let name = match database {
-        Database::Sqlite => "e2e-deploy",
-        Database::Postgres => "e2e-deploy-pg",
-    };
+/// Deploys `release_1` (the release binary of the service in `service_dir`,
+/// package `name`), then a broken release built from the same service with
+/// an additive migration and a failing `/readyz`, with the service's own
+/// deploy script into a deploy root under `work`, and checks the rollback.
+/// The service's files are restored afterwards. Panics on any problem.
+pub fn rolls_back_a_broken_release(
+    service_dir: &Path,
+    name: &str,
+    release_1: &Path,
+    database: Database,
+    work: &Path,
+) {
     let tools: &[&str] = match database {
         Database::Sqlite => &["curl", "setsid", "flock", "sqlite3"],
         Database::Postgres => &["curl", "setsid", "flock", "pg_dump", "psql", "pg_restore"],
@@ -60,22 +63,12 @@ pub fn broken_release_is_rolled_back_without_data_loss(database: Database) {
              (apt-get install curl util-linux sqlite3 postgresql-client)"
         );
     }
-    let work = Workdir::new(&format!("deploy-{}", database.answer()));
-    let created = rampart::new_service(&NewOptions {
-        name: name.to_owned(),
-        database: Some(database.answer().to_owned()),
-        path: Some(work.path().join(name)),
-        git: false,
-        template: None,
-    })
-    .unwrap_or_else(|e| panic!("rampart could not generate {name}: {e}"));
-    let service_dir = created.path.clone();
-
-    let release_1 = build_release(&service_dir, name, &work.path().join("artifacts/r1"));
+    let work = work.join("deploy");
+    let release_1 = keep_release(release_1, &work.join("artifacts/r1"));
 
     let api_addr = format!("127.0.0.1:{}", free_port());
     let admin_addr = format!("127.0.0.1:{}", free_port());
-    let deployment = Deployment::new(&service_dir, &work.path().join("srv"));
+    let deployment = Deployment::new(service_dir, &work.join("srv"));
     let store = match database {
         Database::Sqlite => Store::Sqlite(
             deployment
@@ -85,7 +78,7 @@ pub fn broken_release_is_rolled_back_without_data_loss(database: Database) {
         ),
         Database::Postgres => Store::Postgres(format!("e2e_deploy_{}", unique_suffix())),
     };
-    deployment.write_service_env(&service_dir, &api_addr, &admin_addr, &store.url());
+    deployment.write_service_env(service_dir, &api_addr, &admin_addr, &store.url());
     // From here on the supervised service is stopped, and the PostgreSQL
     // database dropped, whatever happens.
     let _guard = CleanUp {
@@ -134,16 +127,25 @@ pub fn broken_release_is_rolled_back_without_data_loss(database: Database) {
     }
 
     // Release 2: an additive migration, and a readiness check that fails.
+    let mut release_2_changes = Breakage::new();
     let probe_version = next_migration_version(&service_dir.join("migrations"));
-    fs::write(
-        service_dir.join(format!("migrations/{probe_version:04}_deploy_probe.sql")),
-        "-- Added by the deploy e2e test: additive, as every migration must be.\n\
-         ALTER TABLE orders ADD COLUMN gift_message TEXT;\n\
-         CREATE TABLE deploy_probe (id INTEGER PRIMARY KEY, note TEXT);\n",
-    )
-    .expect("the migration can be written");
-    break_readiness(&service_dir.join("src/routes/health.rs"));
-    let release_2 = build_release(&service_dir, name, &work.path().join("artifacts/r2"));
+    release_2_changes
+        .create(
+            &service_dir.join(format!("migrations/{probe_version:04}_deploy_probe.sql")),
+            "-- Added by the deploy e2e test: additive, as every migration must be.\n\
+             ALTER TABLE orders ADD COLUMN gift_message TEXT;\n\
+             CREATE TABLE deploy_probe (id INTEGER PRIMARY KEY, note TEXT);\n",
+        )
+        .replace(
+            &service_dir.join("src/routes/health.rs"),
+            READY,
+            r#"Ok(Ok(_)) => Err(ApiError::Unavailable("broken on purpose by the deploy e2e test".into())),"#,
+        );
+    cargo::run(service_dir, &["build", "--locked", "--release"]);
+    let release_2 = keep_release(
+        &cargo::target_dir().join("release").join(name),
+        &work.join("artifacts/r2"),
+    );
 
     let second = deployment.deploy("r2", &release_2);
     let said = printed(&second);
@@ -483,14 +485,12 @@ fn is_running(pid: u32) -> bool {
         .unwrap_or(false)
 }
 
-/// Builds the release binary and copies it out of the shared target dir,
-/// where the next build would overwrite it.
-fn build_release(service_dir: &Path, name: &str, artifacts: &Path) -> PathBuf {
-    cargo::run(service_dir, &["build", "--release"]);
+/// Copies a release binary out of the shared target dir, where the next
+/// build would overwrite it.
+fn keep_release(built: &Path, artifacts: &Path) -> PathBuf {
     fs::create_dir_all(artifacts).expect("the artifacts directory can be created");
-    let built = cargo::target_dir().join("release").join(name);
-    let kept = artifacts.join(name);
-    fs::copy(&built, &kept).unwrap_or_else(|e| panic!("cannot copy {}: {e}", built.display()));
+    let kept = artifacts.join(built.file_name().expect("a binary name"));
+    fs::copy(built, &kept).unwrap_or_else(|e| panic!("cannot copy {}: {e}", built.display()));
     kept
 }
 
@@ -508,21 +508,9 @@ fn next_migration_version(dir: &Path) -> u64 {
     highest + 1
 }
 
-/// Makes `/readyz` answer 503 whatever the database says.
-fn break_readiness(health_rs: &Path) {
-    let source = fs::read_to_string(health_rs).expect("health.rs can be read");
-    let ready = r#"Ok(Ok(_)) => Ok(Json(Status { status: "ok" })),"#;
-    assert!(
-        source.contains(ready),
-        "{} no longer has `{ready}`: update the deploy e2e test",
-        health_rs.display()
-    );
-    let broken = source.replace(
-        ready,
-        r#"Ok(Ok(_)) => Err(ApiError::Unavailable("broken on purpose by the deploy e2e test".into())),"#,
-    );
-    fs::write(health_rs, broken).expect("health.rs can be written");
-}
+/// The line of `src/routes/health.rs` that makes `/readyz` answer 200; the
+/// broken release answers 503 instead.
+const READY: &str = r#"Ok(Ok(_)) => Ok(Json(Status { status: "ok" })),"#;
 
 fn login(client: &Client, api: &str, credentials: &Value) -> String {
     let reply = client.post_json(&format!("{api}/v1/auth/login"), credentials, None);

@@ -3,6 +3,7 @@
 
 pub mod applications;
 pub mod cargo;
+pub mod deadline;
 pub mod deploy;
 pub mod hardening;
 pub mod http;
@@ -73,11 +74,20 @@ pub fn exercise(database: Database) {
     // The service's own CI, every step, as its team runs it: fmt, clippy,
     // workflow lint, the template check, tests, compat, coverage, cargo-deny,
     // cargo-audit, the audited release build and its hardening, and the
-    // fuzzing of its contract.
-    local_ci::passes(service_dir);
-    cargo::run(service_dir, &["build"]);
+    // fuzzing of its contract. Coverage runs the tests, instrumented, so the
+    // SQLite service runs them that way only; coverage is measured on SQLite
+    // alone, so the PostgreSQL service runs them plainly. Each skip saves a
+    // build of the whole dependency tree.
+    let skip = match database {
+        Database::Sqlite => "test",
+        Database::Postgres => "coverage",
+    };
+    local_ci::passes(service_dir, &[skip]);
 
-    let mut env = Vec::new();
+    // The release binary the CI's release step built, as deployed: in
+    // production mode behind a TLS proxy.
+    let binary = cargo::target_dir().join("release").join(&name);
+    let mut env = vec![("APP_BEHIND_TLS_PROXY", "true".to_owned())];
     let database_name = format!("e2e_{}", unique_suffix());
     if database == Database::Postgres {
         env.push((
@@ -85,7 +95,6 @@ pub fn exercise(database: Database) {
             format!("{POSTGRES_SERVER}/{database_name}"),
         ));
     }
-    let binary = cargo::target_dir().join("debug").join(&name);
     let mut server = Server::start(&binary, service_dir, &work.path().join("server.log"), &env);
     let client = http::Client::new();
     server.wait_healthy(&client, Duration::from_secs(60));
@@ -105,13 +114,16 @@ pub fn exercise(database: Database) {
         "the service exited with {status} on SIGTERM"
     );
 
-    if database == Database::Postgres {
-        drop_database(&database_name);
-    }
-    if database == Database::Sqlite {
-        release_binary_is_hardened(service_dir, &name, &work);
-        // Last: the breaks leave rebuilt binaries behind.
-        local_ci::every_gate_bites(service_dir, &name);
+    match database {
+        Database::Sqlite => {
+            release_binary_is_hardened(service_dir, &name, &work);
+            deploy::rolls_back_a_broken_release(service_dir, &name, &binary, database, work.path());
+        }
+        Database::Postgres => {
+            drop_database(&database_name);
+            // Last: the breaks leave rebuilt binaries behind.
+            local_ci::every_gate_bites(service_dir, &name);
+        }
     }
 }
 
