@@ -73,7 +73,15 @@ pub fn new_service_with_answers(
 
     let rendered = render::render(&template, &opts.name, &answers)?;
     let env = secret::env_file()?;
-    let state = State::new(&source, &version, &opts.name, &answers, &rendered).to_toml()?;
+    let state = State::new(
+        &source,
+        &version,
+        &opts.name,
+        &answers,
+        &rendered,
+        &template.policy,
+    )
+    .to_toml()?;
     write::write_service(
         &target,
         &rendered,

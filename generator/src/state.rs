@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 
 use crate::Error;
 use crate::answers::Answer;
+use crate::policy::{Class, Policy};
 use crate::render::Rendered;
 use crate::source::{Source, Version};
 
@@ -26,6 +27,11 @@ pub struct State {
     pub template: TemplateInfo,
     /// `project-name` plus one entry per placeholder.
     pub answers: BTreeMap<String, Answer>,
+    /// The files the template manages (see `policy`), so the service's CI
+    /// can check them against `files` without rampart. Absent from state
+    /// files written before it existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub managed: Vec<String>,
     /// Relative path -> `sha256:<hex>` of the bytes rampart wrote.
     pub files: BTreeMap<String, String>,
 }
@@ -49,6 +55,7 @@ impl State {
         name: &str,
         answers: &BTreeMap<String, Answer>,
         rendered: &Rendered,
+        policy: &Policy,
     ) -> Self {
         let mut all_answers = answers.clone();
         all_answers.insert(NAME.into(), Answer::Text(name.to_owned()));
@@ -59,6 +66,12 @@ impl State {
                 commit: version.commit.clone(),
             },
             answers: all_answers,
+            managed: rendered
+                .files
+                .iter()
+                .filter(|f| policy.class(&f.path) == Class::Managed)
+                .map(|f| f.path.clone())
+                .collect(),
             files: rendered
                 .files
                 .iter()
@@ -68,7 +81,7 @@ impl State {
     }
 
     pub fn to_toml(&self) -> Result<String, Error> {
-        Ok(format!("{HEADER}\n{}", toml::to_string(self)?))
+        Ok(format!("{HEADER}\n{}", toml::to_string_pretty(self)?))
     }
 
     /// The state file of the service in `dir`.
@@ -150,7 +163,8 @@ mod tests {
         let answers = BTreeMap::from([("database".into(), Answer::Text("sqlite".into()))]);
         let source = Source::Builtin;
         let version = source.resolve(None).unwrap();
-        let state = State::new(&source, &version, "demo", &answers, &rendered);
+        let policy = Policy::parse("[ownership]\nmanaged = [\"src/**\"]\n").unwrap();
+        let state = State::new(&source, &version, "demo", &answers, &rendered, &policy);
         let text = state.to_toml().unwrap();
         assert!(text.starts_with("# Written by `rampart new`"));
         let back: State = toml::from_str(&text).unwrap();
@@ -160,6 +174,7 @@ mod tests {
         assert_eq!(parsed["template"]["source"].as_str(), Some("builtin"));
         assert_eq!(parsed["answers"]["project-name"].as_str(), Some("demo"));
         assert_eq!(parsed["answers"]["database"].as_str(), Some("sqlite"));
+        assert_eq!(back.managed, ["src/main.rs"]);
         assert!(
             parsed["files"]["src/main.rs"]
                 .as_str()

@@ -340,7 +340,14 @@ pub fn update_with(opts: &UpdateOptions, sources: &mut Sources) -> Result<Report
     }
     if !opts.dry_run {
         // Last: until it is written, running the update again redoes it.
-        let state = State::new(&source, &to, &name, &new_answers, &new);
+        let state = State::new(
+            &source,
+            &to,
+            &name,
+            &new_answers,
+            &new,
+            &new_template.policy,
+        );
         let text = state.to_toml()?;
         write::replace_file(&root.join(STATE_FILE), text.as_bytes())?;
     }

@@ -83,6 +83,9 @@ pub fn exercise(database: Database) {
         Database::Postgres => "coverage",
     };
     local_ci::passes(service_dir, &[skip]);
+    if database == Database::Sqlite {
+        local_ci::first_push_needs_no_rampart(service_dir);
+    }
 
     // The release binary the CI's release step built, as deployed: in
     // production mode behind a TLS proxy.

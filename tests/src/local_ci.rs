@@ -36,8 +36,25 @@ impl Run {
 /// every other service; an `ADVISORY_DB_DIR` in the environment makes the
 /// supply-chain steps offline.
 pub fn run(service_dir: &Path, args: &[&str]) -> Run {
+    run_as(service_dir, args, true)
+}
+
+/// Runs `ci/run ARGS` as a team that has not installed rampart nor named a
+/// template repository: no RAMPART_BIN, nothing to install it from.
+pub fn run_without_rampart(service_dir: &Path, args: &[&str]) -> Run {
+    run_as(service_dir, args, false)
+}
+
+fn run_as(service_dir: &Path, args: &[&str], with_rampart: bool) -> Run {
     let started = Instant::now();
-    let output = deadline::command(service_dir.join("ci").join("run"), LIMIT)
+    let mut command = deadline::command(service_dir.join("ci").join("run"), LIMIT);
+    if with_rampart {
+        // The updates step checks the service with this workspace's rampart.
+        command.env("RAMPART_BIN", cargo::rampart_bin());
+    } else {
+        command.env_remove("RAMPART_BIN").env_remove("RAMPART_GIT");
+    }
+    let output = command
         .args(args)
         .current_dir(service_dir)
         .env("CARGO_TARGET_DIR", cargo::target_dir())
@@ -47,8 +64,6 @@ pub fn run(service_dir: &Path, args: &[&str]) -> Run {
         // A fixed seed, so a run of this suite can be replayed; the services'
         // own CI keeps drawing a new one each time, to explore further.
         .env("DAST_SEED", "20261125")
-        // The template step checks the service with this workspace's rampart.
-        .env("RAMPART_BIN", cargo::rampart_bin())
         .output()
         .unwrap_or_else(|e| panic!("cannot run ci/run in {}: {e}", service_dir.display()));
     assert!(
@@ -88,6 +103,24 @@ pub fn passes(service_dir: &Path, skip: &[&str]) {
         .skip_while(|l| !l.starts_with("ci: summary"))
         .collect();
     eprintln!("{}", summary.join("\n"));
+}
+
+/// A new service's first push: with no rampart installed and no template
+/// repository configured, the drift check still runs and passes, and the
+/// updates step says plainly that it did not look.
+pub fn first_push_needs_no_rampart(service_dir: &Path) {
+    let run = run_without_rampart(service_dir, &["template", "updates"]);
+    assert!(
+        run.success
+            && run
+                .output
+                .contains("managed files as the template wrote them")
+            && run
+                .output
+                .contains("NOT CHECKED: no template repository is configured"),
+        "the template steps need rampart on a first push:\n{}",
+        run.output
+    );
 }
 
 /// Runs `step` alone and requires it to fail, with `evidence` in its output.
