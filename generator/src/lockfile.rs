@@ -17,6 +17,9 @@ use crate::template::Template;
 /// Lists the template's locks and the answers each is for.
 pub const MANIFEST: &str = "locks/locks.toml";
 
+/// Where a service's lock goes.
+pub const LOCK_FILE: &str = "Cargo.lock";
+
 /// One lock and the answers it was resolved for.
 #[derive(Debug, Clone)]
 pub struct Lock {

@@ -7,7 +7,7 @@ use liquid::model::{Object, Value};
 
 use crate::Error;
 use crate::answers::Answer;
-use crate::lockfile::{self, Lock};
+use crate::lockfile::{self, LOCK_FILE, Lock};
 use crate::template::{CONFIG_FILE, Template};
 
 /// cargo-generate strips this suffix, letting `X.liquid` replace a sibling `X`.
@@ -68,9 +68,6 @@ pub struct Renderer {
     /// The Cargo.lock files it carries (see `lockfile`).
     locks: Vec<Lock>,
 }
-
-/// The service's Cargo.lock, when the template carries one for its answers.
-const LOCK_FILE: &str = "Cargo.lock";
 
 /// One file: Liquid to render, or text without a Liquid delimiter, which
 /// renders to itself (most files; parsing is most of a render's cost).

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::answers;
+use crate::lockfile;
 use crate::merge::{self, Labels};
 use crate::policy::{Change, Class};
 use crate::render::{Rendered, RenderedFile};
@@ -60,6 +61,8 @@ pub enum Outcome {
     KeptChanged,
     /// Seeded (the team's own): the template changed it, the service keeps its copy.
     KeptSeeded,
+    /// The service's own Cargo.lock, from before the template carried one: kept.
+    KeptOwnLock,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -146,6 +149,9 @@ impl Report {
                 }
                 Outcome::KeptSeeded => {
                     "yours since generation: the template's change was not applied"
+                }
+                Outcome::KeptOwnLock => {
+                    "yours, from before the template had one: kept (`cargo update` if builds say so)"
                 }
             };
             out.push_str(&format!("  {}: {what}\n", file.path));
@@ -265,13 +271,21 @@ pub fn update_with(opts: &UpdateOptions, sources: &mut Sources) -> Result<Report
             .find(|(_, to)| to == path)
             .map(|(f, _)| f.as_str());
         let ours = read_file(root, renamed_from.unwrap_or(path))?;
-        let step = settle(
-            class,
-            base.get(path).map(|f| f.contents.as_slice()),
-            theirs.get(path).copied(),
-            ours.as_deref(),
-            &labels,
-        );
+        let base_file = base.get(path).map(|f| f.contents.as_slice());
+        // A service made before the template carried a Cargo.lock has its
+        // own: two lock files without a common base would conflict on every
+        // line, and its --locked builds say when it needs `cargo update`.
+        let own_lock = path == lockfile::LOCK_FILE && base_file.is_none() && ours.is_some();
+        let step = match own_lock {
+            true => Some(Step::Keep(Outcome::KeptOwnLock)),
+            false => settle(
+                class,
+                base_file,
+                theirs.get(path).copied(),
+                ours.as_deref(),
+                &labels,
+            ),
+        };
         if let Some(step) = step {
             plan.push((path.to_owned(), class, renamed_from, ours, step));
         } else if let Some(from) = renamed_from

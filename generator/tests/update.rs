@@ -613,3 +613,68 @@ fn new_services_get_the_default_that_set_answer_overrides() {
     );
     assert_eq!(state(&dir)["answers"]["audit_log"].as_bool(), Some(false));
 }
+
+#[test]
+fn a_lock_file_of_the_teams_own_survives_the_first_update_that_brings_one() {
+    // v1: the template before it carried locks; v2: the template as it is.
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("rampart");
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    copy_dir(&workspace.join("template"), &repo.join("template"));
+    fs::copy(
+        workspace.join("template-update.toml"),
+        repo.join("template-update.toml"),
+    )
+    .unwrap();
+    git(&repo, &["init", "--quiet"]);
+    commit_all(&repo, "with locks");
+    git(&repo, &["rm", "-r", "--quiet", "template/locks"]);
+    commit_all(&repo, "v1: no locks yet");
+    git(&repo, &["tag", "v1"]);
+    git(&repo, &["revert", "--no-edit", "HEAD"]);
+    git(&repo, &["tag", "v2"]);
+    let new = |name: &str| NewOptions {
+        name: name.into(),
+        database: None,
+        path: Some(dir.path().join(name)),
+        git: true,
+        template: Some(format!("{}@v1", repo.display())),
+    };
+
+    // A team that committed the lock its first build made keeps it whole.
+    let own = dir.path().join("own");
+    new_service_with_answers(&new("own"), &[]).unwrap();
+    assert!(!own.join("Cargo.lock").exists());
+    let ours = "# the team's own lock\nversion = 4\n";
+    fs::write(own.join("Cargo.lock"), ours).unwrap();
+    commit_all(&own, "our lock");
+    let report = update(&options(&own)).unwrap();
+    let outcome = |report: &rampart::update::Report| {
+        report
+            .files
+            .iter()
+            .find(|f| f.path == "Cargo.lock")
+            .map(|f| f.outcome)
+    };
+    assert_eq!(
+        outcome(&report),
+        Some(Outcome::KeptOwnLock),
+        "{}",
+        report.summary()
+    );
+    assert!(report.conflicted().is_empty(), "{}", report.summary());
+    assert_eq!(read(own.join("Cargo.lock")), ours);
+
+    // A team without one gets the template's.
+    let bare = dir.path().join("bare");
+    new_service_with_answers(&new("bare"), &[]).unwrap();
+    commit_all(&bare, "generated");
+    let report = update(&options(&bare)).unwrap();
+    assert_eq!(
+        outcome(&report),
+        Some(Outcome::Added),
+        "{}",
+        report.summary()
+    );
+    assert!(read(bare.join("Cargo.lock")).contains("name = \"bare\""));
+}
