@@ -46,25 +46,30 @@ pub async fn identify(
 }
 
 /// The peer itself, unless it is a trusted proxy: then the right-most
-/// `X-Forwarded-For` entry that is not a trusted proxy. Entries further left
-/// were written by the client and are never believed (ACC-01).
+/// `X-Forwarded-For` entry that is not a trusted proxy, read from the right,
+/// where the proxies append. Entries further left were written by the client
+/// and are never believed (ACC-01): one that is not an address ends the walk
+/// at the last trusted hop, so garbage cannot pass for the proxy.
 pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
     if !is_trusted(&peer) {
         return peer;
     }
-    let forwarded: Vec<IpAddr> = headers
+    // Header lines in order, each line's hops left to right; walked backwards.
+    let hops: Vec<&str> = headers
         .get_all("x-forwarded-for")
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map_while(|hop| hop.trim().parse().ok())
+        .flat_map(|v| v.to_str().unwrap_or("?").split(','))
         .collect();
-    forwarded
-        .into_iter()
-        .rev()
-        .find(|ip| !is_trusted(ip))
-        .unwrap_or(peer)
+    let mut nearest = peer;
+    for hop in hops.into_iter().rev() {
+        match hop.trim().parse::<IpAddr>() {
+            Ok(ip) if is_trusted(&ip) => nearest = ip,
+            Ok(ip) => return ip,
+            Err(_) => break,
+        }
+    }
+    nearest
 }
 
 #[cfg(test)]
@@ -98,5 +103,80 @@ mod tests {
         );
         assert_eq!(client_ip(proxy, &HeaderMap::new(), &trusted), proxy);
         assert_eq!(client_ip(stranger, &spoofed, &[]), stranger);
+    }
+
+    // ACC-01: whatever the client writes on the left, the address the proxy
+    // appended wins; garbage never makes the client pass for the proxy.
+    // Client-written prefixes are drawn from a seeded generator over
+    // addresses, trusted ones, junk, empty entries, ports and brackets.
+    #[test]
+    fn acc_01_client_written_entries_never_decide() {
+        let proxy: IpAddr = "10.0.0.5".parse().unwrap();
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/24".parse().unwrap()];
+        let pieces = [
+            "x",
+            "",
+            " ",
+            "unknown",
+            "10.0.0.7",
+            "10.0.0.5",
+            "198.51.100.1",
+            "::1",
+            "[2001:db8::1]:443",
+            "192.0.2.1:80",
+            "1.2.3",
+            "256.1.1.1",
+            "fe80::1%eth0",
+            "\u{7f}",
+            "2001:db8::7",
+            ";",
+            "10.0.0.0/24",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for round in 0..5_000 {
+            let written: Vec<&str> = (0..next(6)).map(|_| pieces[next(pieces.len())]).collect();
+            let client: IpAddr = format!("203.0.113.{}", round % 250).parse().unwrap();
+            let proxies = ["10.0.0.6"; 3][..next(3)].join(", ");
+            let mut value = written.join(",");
+            for hop in [client.to_string()]
+                .into_iter()
+                .chain((!proxies.is_empty()).then_some(proxies))
+            {
+                value = if value.is_empty() {
+                    hop
+                } else {
+                    format!("{value}, {hop}")
+                };
+            }
+            let Ok(header) = HeaderValue::from_str(&value) else {
+                continue;
+            };
+            let mut map = HeaderMap::new();
+            map.insert("x-forwarded-for", header);
+            assert_eq!(
+                client_ip(proxy, &map, &trusted),
+                client,
+                "X-Forwarded-For: {value}"
+            );
+        }
+        // Only trusted hops, then junk: the nearest trusted hop, not the peer.
+        assert_eq!(
+            client_ip(proxy, &headers("x, 10.0.0.9"), &trusted),
+            "10.0.0.9".parse::<IpAddr>().unwrap()
+        );
+        // A value that is not text ends the walk like junk does.
+        let mut map = HeaderMap::new();
+        map.append("x-forwarded-for", HeaderValue::from_bytes(b"\xff").unwrap());
+        map.append("x-forwarded-for", HeaderValue::from_static("203.0.113.4"));
+        assert_eq!(
+            client_ip(proxy, &map, &trusted),
+            "203.0.113.4".parse::<IpAddr>().unwrap()
+        );
     }
 }

@@ -66,9 +66,25 @@ struct Series {
     buckets: [u64; BUCKETS.len()],
 }
 
-/// Series by route template, then by (method, status): routes are looked up
-/// by `&str`, so a request allocates only when it opens a new series.
-type Registry = BTreeMap<String, Vec<(Method, u16, Series)>>;
+/// Series by route template, then by (method label, status): routes are
+/// looked up by `&str`, so a request allocates only when it opens a new
+/// series. Every key is bounded: routes by the router, methods by
+/// [`method_label`], statuses by HTTP.
+type Registry = BTreeMap<String, Vec<(&'static str, u16, Series)>>;
+
+/// The methods that get a label of their own; any other is `OTHER`. Any
+/// token is a method to hyper, and made-up ones, each a new label, would
+/// grow every route's series without bound (on 404, 405 and 429 too).
+const METHODS: [&str; 9] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT",
+];
+
+fn method_label(method: &Method) -> &'static str {
+    METHODS
+        .into_iter()
+        .find(|known| *known == method.as_str())
+        .unwrap_or("OTHER")
+}
 
 static REQUESTS: Mutex<Registry> = Mutex::new(BTreeMap::new());
 
@@ -76,7 +92,7 @@ static REQUESTS: Mutex<Registry> = Mutex::new(BTreeMap::new());
 /// which would let callers create unbounded label values).
 pub async fn record(request: Request, next: Next) -> Response {
     let route = request.extensions().get::<MatchedPath>().cloned();
-    let method = request.method().clone();
+    let method = method_label(request.method());
     let started = Instant::now();
     let response = next.run(request).await;
     let seconds = started.elapsed().as_secs_f64();
@@ -85,7 +101,7 @@ pub async fn record(request: Request, next: Next) -> Response {
     response
 }
 
-fn observe(route: &str, method: Method, status: u16, seconds: f64) {
+fn observe(route: &str, method: &'static str, status: u16, seconds: f64) {
     let mut registry = REQUESTS.lock().unwrap_or_else(|e| e.into_inner());
     let by_route = match registry.get_mut(route) {
         Some(series) => series,
@@ -132,7 +148,7 @@ fn render() -> String {
             series.iter().map(move |(method, status, s)| {
                 let labels = format!(
                     "method=\"{}\",route=\"{}\",status=\"{status}\"",
-                    escape(method.as_str()),
+                    escape(method),
                     escape(route)
                 );
                 (labels, s)
@@ -192,9 +208,9 @@ mod tests {
     fn ops_03_histograms_are_cumulative_and_bounded() {
         let route = "/unit-test/:id";
         for seconds in [0.0002, 0.003, 0.003, 7.0] {
-            observe(route, Method::GET, 200, seconds);
+            observe(route, "GET", 200, seconds);
         }
-        observe(route, Method::GET, 404, 0.0002);
+        observe(route, "GET", 404, 0.0002);
         Counter::RateLimited.increment();
         let text = render();
         let labels = "method=\"GET\",route=\"/unit-test/:id\",status=\"200\"";
@@ -213,6 +229,29 @@ mod tests {
         assert_eq!(value("http_request_duration_seconds_count", ""), "4");
         assert_eq!(value("http_requests_total", ""), "4");
         assert!(text.contains("status=\"404\"") && !text.contains("rate_limited_total 0"));
+    }
+
+    // OPS-03: made-up methods share one label; the standard ones keep theirs.
+    #[test]
+    fn ops_03_methods_are_a_bounded_label() {
+        for token in ["get", "FOO", "BREW", &"X".repeat(20_000)] {
+            let method = Method::from_bytes(token.as_bytes()).unwrap();
+            assert_eq!(
+                method_label(&method),
+                "OTHER",
+                "{}",
+                &token[..token.len().min(8)]
+            );
+        }
+        for method in [
+            Method::GET,
+            Method::POST,
+            Method::DELETE,
+            Method::PATCH,
+            Method::HEAD,
+        ] {
+            assert_eq!(method_label(&method), method.as_str());
+        }
     }
 
     #[test]

@@ -71,6 +71,34 @@ async fn acc_01_trusted_proxy_forwards_client_addresses() {
     assert_problem(response, StatusCode::TOO_MANY_REQUESTS).await;
 }
 
+// ACC-01/ACC-05: behind a trusted proxy that is itself allowed, a client
+// outside the allow-list cannot pass for the proxy by writing junk into
+// X-Forwarded-For; the address the proxy appended decides.
+#[tokio::test]
+async fn acc_05_junk_forwarded_for_does_not_make_the_client_the_proxy() {
+    let app = spawn_app_with(&[
+        ("APP_TRUSTED_PROXIES", "127.0.0.1/32, ::1/128"),
+        (
+            "APP_ALLOWED_CLIENT_NETWORKS",
+            "127.0.0.1/32, ::1/128, 198.51.100.0/24",
+        ),
+    ])
+    .await;
+    let get = |forwarded: String| {
+        app.client
+            .get(app.url("/healthz"))
+            .header("x-forwarded-for", forwarded)
+            .send()
+    };
+    // As the proxy forwards them: the client's junk, then its real address.
+    for junk in ["x", "unknown, ,", "127.0.0.1, junk", "[::1]:80"] {
+        let response = get(format!("{junk}, 203.0.113.9")).await.unwrap();
+        assert_problem(response, StatusCode::FORBIDDEN).await;
+    }
+    let allowed = get("x, 198.51.100.7".to_owned()).await.unwrap();
+    assert_eq!(allowed.status(), StatusCode::OK);
+}
+
 // ACC-05: outside the allowed networks, 403 before anything else happens.
 #[tokio::test]
 async fn acc_05_client_network_allow_list() {

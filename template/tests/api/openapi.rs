@@ -43,6 +43,43 @@ async fn ops_03_metrics_count_requests_by_route() {
     );
 }
 
+// OPS-03: made-up HTTP methods (any token is one to hyper) cannot grow the
+// metrics: they all count as OTHER, whether the route exists (405), does not
+// (404), or the limiter refuses them. Before, each became a label of its own.
+#[tokio::test]
+async fn ops_03_made_up_methods_do_not_grow_the_metrics() {
+    let app = spawn_app().await;
+    let before = app.admin_get("/metrics").await.text().await.unwrap();
+    for n in 0..200 {
+        let token = format!("BREW{n}{}", "X".repeat(2_000));
+        let method = Method::from_bytes(token.as_bytes()).unwrap();
+        for path in ["/healthz", "/nowhere", "/v1/me"] {
+            let response = app
+                .client
+                .request(method.clone(), app.url(path))
+                .send()
+                .await
+                .unwrap();
+            assert!(
+                response.status().is_client_error(),
+                "{path}: {}",
+                response.status()
+            );
+        }
+    }
+    let after = app.admin_get("/metrics").await.text().await.unwrap();
+    assert!(!after.contains("BREW"), "a made-up method became a label");
+    assert!(after.contains("method=\"OTHER\""), "{after}");
+    // 600 new series of 2 kB labels would be about 20 MB; other tests in this
+    // process add a few kB of their own.
+    assert!(
+        after.len() < before.len() + 1_000_000,
+        "/metrics grew from {} to {} bytes",
+        before.len(),
+        after.len()
+    );
+}
+
 // PROC-01: every route in the inventory needs a token unless it is on the public list.
 #[tokio::test]
 async fn proc_01_every_non_public_route_requires_authentication() {
