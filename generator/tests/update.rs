@@ -75,6 +75,17 @@ const V2_TITLE: &str = "# {{project-name}}, a Rampart service\n";
 
 /// A template source repository: the real template as v1 (plus a `team`
 /// answer), and v2 making every kind of change an update must handle.
+/// This workspace's template and update policy, copied into `repo`.
+fn copy_template(repo: &Path) {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    copy_dir(&workspace.join("template"), &repo.join("template"));
+    fs::copy(
+        workspace.join("template-update.toml"),
+        repo.join("template-update.toml"),
+    )
+    .unwrap();
+}
+
 struct Source {
     _dir: tempfile::TempDir,
     repo: PathBuf,
@@ -84,13 +95,7 @@ impl Source {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let repo = dir.path().join("rampart");
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        copy_dir(&workspace.join("template"), &repo.join("template"));
-        fs::copy(
-            workspace.join("template-update.toml"),
-            repo.join("template-update.toml"),
-        )
-        .unwrap();
+        copy_template(&repo);
         let t = repo.join("template");
         append(
             t.join("cargo-generate.toml"),
@@ -619,13 +624,7 @@ fn a_lock_file_of_the_teams_own_survives_the_first_update_that_brings_one() {
     // v1: the template before it carried locks; v2: the template as it is.
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path().join("rampart");
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    copy_dir(&workspace.join("template"), &repo.join("template"));
-    fs::copy(
-        workspace.join("template-update.toml"),
-        repo.join("template-update.toml"),
-    )
-    .unwrap();
+    copy_template(&repo);
     git(&repo, &["init", "--quiet"]);
     commit_all(&repo, "with locks");
     git(&repo, &["rm", "-r", "--quiet", "template/locks"]);
