@@ -301,6 +301,13 @@ fn data_keys(vars: &Vars) -> Result<DataKeys, ConfigError> {
                 "APP_DATA_KEYS: key id {id:?} must be 1-32 letters, digits, - or _"
             )));
         }
+        // Only the last key of a repeated id would be kept, and values sealed
+        // with the other would no longer open.
+        if keys.iter().any(|(listed, _)| listed == id) {
+            return Err(ConfigError(format!(
+                "APP_DATA_KEYS lists key id {id:?} twice: give each key an id of its own"
+            )));
+        }
         let key = random_key(&format!("APP_DATA_KEYS key {id}"), encoded)?;
         if key.len() != 32 {
             return Err(ConfigError(format!(
@@ -458,8 +465,8 @@ mod tests {
         assert!(Settings::from_lookup(with_key(&half)).is_err());
     }
 
-    // AUTH-05: data keys are required, exactly 32 random bytes, and the
-    // current one must be among them.
+    // AUTH-05: data keys are required, exactly 32 random bytes, each id
+    // listed once, and the current one must be among them.
     #[test]
     fn auth_05_data_keys_are_checked() {
         let key = |len| STANDARD.encode(random_bytes(len));
@@ -479,6 +486,8 @@ mod tests {
         assert!(read(format!("k1:{}", key(48)), None).is_err());
         assert!(read(format!("bad id:{}", key(32)), None).is_err());
         assert!(read(format!("k1:{}", STANDARD.encode([7u8; 32])), None).is_err());
+        let twice = read(format!("k1:{},k1:{}", key(32), key(32)), None);
+        assert!(twice.is_err_and(|e| e.to_string().contains("\"k1\" twice")));
     }
 
     // JWT-01: without a key the service does not start, and says why.

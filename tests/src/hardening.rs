@@ -44,6 +44,26 @@ pub fn refuses_unsafe_starts(binary: &Path, service_dir: &Path) {
         plain.contains("APP_BEHIND_TLS_PROXY"),
         "no reason given: {plain}"
     );
+    // One id for two keys would keep only the last, and data sealed with the
+    // first would no longer open: refused, as any other bad key setting.
+    let dotenv = std::fs::read_to_string(service_dir.join(".env")).expect("rampart wrote .env");
+    let key = dotenv
+        .lines()
+        .find_map(|l| l.strip_prefix("APP_DATA_KEYS="))
+        .and_then(|keys| keys.split_once(':'))
+        .map(|(_, key)| key.to_owned())
+        .expect("a data key in .env");
+    let twice = format!("k1:{key},k1:{key}");
+    let repeated = expect_refusal(
+        binary,
+        service_dir,
+        &[("APP_DATA_KEYS", &twice), ("APP_BEHIND_TLS_PROXY", "true")],
+        limit,
+    );
+    assert!(
+        repeated.contains("\"k1\" twice"),
+        "no reason given: {repeated}"
+    );
 }
 
 /// Error responses of the running release binary: a 404, a 405, a 415, an
