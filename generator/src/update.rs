@@ -271,21 +271,13 @@ pub fn update_with(opts: &UpdateOptions, sources: &mut Sources) -> Result<Report
             .find(|(_, to)| to == path)
             .map(|(f, _)| f.as_str());
         let ours = read_file(root, renamed_from.unwrap_or(path))?;
-        let base_file = base.get(path).map(|f| f.contents.as_slice());
-        // A service made before the template carried a Cargo.lock has its
-        // own: two lock files without a common base would conflict on every
-        // line, and its --locked builds say when it needs `cargo update`.
-        let own_lock = path == lockfile::LOCK_FILE && base_file.is_none() && ours.is_some();
-        let step = match own_lock {
-            true => Some(Step::Keep(Outcome::KeptOwnLock)),
-            false => settle(
-                class,
-                base_file,
-                theirs.get(path).copied(),
-                ours.as_deref(),
-                &labels,
-            ),
-        };
+        let step = settle(
+            class,
+            base.get(path).map(|f| f.contents.as_slice()),
+            theirs.get(path).copied(),
+            ours.as_deref(),
+            &labels,
+        );
         if let Some(step) = step {
             plan.push((path.to_owned(), class, renamed_from, ours, step));
         } else if let Some(from) = renamed_from
@@ -407,6 +399,12 @@ fn settle(
             _ => Some(Step::Keep(Outcome::KeptChanged)),
         };
     };
+    // A service made before the template carried a Cargo.lock has its own:
+    // two lock files without a common base would conflict on every line, and
+    // its --locked builds say when it needs `cargo update`.
+    if theirs_file.path == lockfile::LOCK_FILE && base.is_none() && ours.is_some() {
+        return Some(Step::Keep(Outcome::KeptOwnLock));
+    }
     let new = theirs_file.contents.as_slice();
     if ours == Some(new) {
         return None;

@@ -5,12 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::workdir::git;
 use crate::{cargo, deadline};
 
 /// The deadline of one `ci/run`: every step, cold builds included, on a slow
 /// two-core machine shared with another scenario.
 const LIMIT: Duration = Duration::from_secs(50 * 60);
-use crate::workdir::git;
 
 /// The outcome of one `ci/run`.
 pub struct Run {
