@@ -143,18 +143,19 @@ async fn manage_apps(settings: Settings, command: AppCommand) -> anyhow::Result<
     Ok(())
 }
 
-/// Creates `email` as an administrator, or promotes and re-enables it, with a
-/// new password.
+/// Creates `email` as an administrator, or promotes, re-enables and unlocks
+/// it (its login jail emptied), with a new password.
 pub async fn upsert_admin(
     pool: &db::Db,
     passwords: &Passwords,
     email: &Email,
     password: Password,
 ) -> anyhow::Result<()> {
-    let hash = passwords.hash(password).await?;
+    let hash = passwords.hash(password)?.await?;
     sqlx::query(
         "INSERT INTO users (id, email, password_hash, is_admin, created_at) VALUES ($1, $2, $3, TRUE, $4) \
-         ON CONFLICT (email) DO UPDATE SET is_admin = TRUE, disabled = FALSE, password_hash = excluded.password_hash",
+         ON CONFLICT (email) DO UPDATE SET is_admin = TRUE, disabled = FALSE, password_hash = excluded.password_hash, \
+         failed_logins = 0, lockouts = 0, locked_until = NULL",
     )
     .bind(Uuid::new_v4())
     .bind(email.as_str())

@@ -19,6 +19,8 @@ pub struct Settings {
     pub listen_addr: SocketAddr,
     /// Address of the admin listener (OpenAPI document, metrics); loopback by default.
     pub admin_addr: SocketAddr,
+    /// Bearer token the admin listener requires; mandatory beyond loopback.
+    pub admin_token: Option<SecretString>,
     /// Database connection URL; may hold a password, so it is kept secret.
     pub database_url: SecretString,
     pub jwt: JwtSettings,
@@ -26,6 +28,8 @@ pub struct Settings {
     pub password_hash_concurrency: usize,
     /// First lockout of the login jail; later ones double it (AUTH-03).
     pub login_lockout: Duration,
+    /// Registration waits for the address to be confirmed by a mailed token.
+    pub verify_email: bool,
     pub http: HttpSettings,
     /// Keys that encrypt sensitive fields at rest (AUTH-05).
     pub data_keys: DataKeys,
@@ -159,10 +163,12 @@ impl Settings {
                 "APP_CORS_ALLOWED_ORIGINS: {bad:?} is not an exact origin such as https://app.example.com"
             )));
         }
+        let admin_addr = vars.parse("APP_ADMIN_ADDR", "127.0.0.1:9090")?;
         Ok(Self {
             mode,
             listen_addr: vars.parse("APP_LISTEN_ADDR", "127.0.0.1:8080")?,
-            admin_addr: vars.parse("APP_ADMIN_ADDR", "127.0.0.1:9090")?,
+            admin_addr,
+            admin_token: admin_token(&vars, admin_addr)?,
             database_url: vars.text("APP_DATABASE_URL", DEFAULT_DATABASE_URL).into(),
             jwt: JwtSettings {
                 signer: signer(&vars)?,
@@ -174,6 +180,7 @@ impl Settings {
             password_hash_concurrency: vars
                 .parse("APP_PASSWORD_HASH_CONCURRENCY", &default_hash_concurrency())?,
             login_lockout: vars.seconds("APP_LOGIN_LOCKOUT_SECS", "300")?,
+            verify_email: vars.parse("APP_VERIFY_EMAIL", "false")?,
             http: HttpSettings {
                 trusted_proxies: vars.list("APP_TRUSTED_PROXIES")?,
                 allowed_clients: vars.list("APP_ALLOWED_CLIENT_NETWORKS")?,
@@ -280,6 +287,35 @@ fn signer(vars: &Vars) -> Result<Signer, ConfigError> {
             "APP_JWT_ALGORITHM={other:?} is invalid: use HS256 or EdDSA"
         ))),
     }
+}
+
+/// Shortest admin token accepted, in characters.
+pub const MIN_ADMIN_TOKEN_CHARS: usize = 32;
+
+/// `APP_ADMIN_TOKEN_FILE`: a file holding the admin listener's bearer token
+/// (visible ASCII, at least 32 characters). Without one the listener must
+/// stay on loopback: its contract and metrics are not for the public.
+fn admin_token(vars: &Vars, admin_addr: SocketAddr) -> Result<Option<SecretString>, ConfigError> {
+    let var = "APP_ADMIN_TOKEN_FILE";
+    let Some(path) = (vars.0)(var).filter(|path| !path.is_empty()) else {
+        if admin_addr.ip().is_loopback() {
+            return Ok(None);
+        }
+        return Err(ConfigError(format!(
+            "APP_ADMIN_ADDR={admin_addr} is beyond loopback: set {var} to a file holding \
+             a token of at least {MIN_ADMIN_TOKEN_CHARS} characters that scrapers send as \
+             a bearer token (e.g. `head -c32 /dev/urandom | base64 -w0 > admin.token`)"
+        )));
+    };
+    let bytes = std::fs::read(&path).map_err(|e| ConfigError(format!("{var} {path}: {e}")))?;
+    let token = String::from_utf8_lossy(&bytes).trim().to_owned();
+    if token.len() < MIN_ADMIN_TOKEN_CHARS || !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ConfigError(format!(
+            "{var} {path}: the token must be at least {MIN_ADMIN_TOKEN_CHARS} visible ASCII \
+             characters, without spaces"
+        )));
+    }
+    Ok(Some(token.into()))
 }
 
 /// `APP_DATA_KEYS` (`id:base64key,...`, 32 random bytes each) and
@@ -393,6 +429,7 @@ fn default_hash_concurrency() -> String {
 mod tests {
     use super::*;
     use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    use secrecy::ExposeSecret;
 
     fn random_bytes(len: usize) -> Vec<u8> {
         crate::auth::random_bytes(len).unwrap()
@@ -488,6 +525,42 @@ mod tests {
         assert!(read(format!("k1:{}", STANDARD.encode([7u8; 32])), None).is_err());
         let twice = read(format!("k1:{},k1:{}", key(32), key(32)), None);
         assert!(twice.is_err_and(|e| e.to_string().contains("\"k1\" twice")));
+    }
+
+    // OPS-04: the admin listener beyond loopback needs a token file; on
+    // loopback one is optional; a short or unreadable one is refused.
+    #[test]
+    fn ops_04_admin_beyond_loopback_needs_a_token() {
+        let public = [("APP_ADMIN_ADDR", "0.0.0.0:9090")];
+        let err = Settings::from_lookup(with_key(&public)).err().unwrap();
+        assert!(err.to_string().contains("APP_ADMIN_TOKEN_FILE"), "{err}");
+        let private = [("APP_ADMIN_ADDR", "10.0.0.2:9090")];
+        assert!(Settings::from_lookup(with_key(&private)).is_err());
+        let local = Settings::from_lookup(with_key(&[("APP_ADMIN_ADDR", "[::1]:9090")]));
+        assert!(local.unwrap().admin_token.is_none());
+
+        let dir = std::env::temp_dir().join(format!("admin-token-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir(&dir).unwrap();
+        let with_token = |token: &str| {
+            let path = dir.join("admin.token");
+            std::fs::write(&path, token).unwrap();
+            let beyond = with_key(&[("APP_ADMIN_ADDR", "0.0.0.0:9090")]);
+            Settings::from_lookup(move |name| match name {
+                "APP_ADMIN_TOKEN_FILE" => Some(path.display().to_string()),
+                _ => beyond(name),
+            })
+        };
+        let good = "t".repeat(MIN_ADMIN_TOKEN_CHARS);
+        let settings = with_token(&format!("{good}\n")).unwrap();
+        assert_eq!(settings.admin_token.unwrap().expose_secret(), good);
+        assert!(with_token("too-short").is_err());
+        assert!(with_token(&format!("a b{good}")).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+        let missing = [
+            ("APP_ADMIN_ADDR", "0.0.0.0:9090"),
+            ("APP_ADMIN_TOKEN_FILE", "/nonexistent/admin.token"),
+        ];
+        assert!(Settings::from_lookup(with_key(&missing)).is_err());
     }
 
     // JWT-01: without a key the service does not start, and says why.

@@ -99,6 +99,22 @@ pub async fn migrate(pool: &Db) -> anyhow::Result<()> {
     Ok(())
 }
 
+{% if database == "sqlite" -%}
+/// Begins a transaction that reads, then writes, holding SQLite's write
+/// lock from the start (`BEGIN IMMEDIATE`): a deferred transaction that has
+/// read cannot start writing once another connection has committed, and
+/// would fail with "database is locked" instead of waiting its turn.
+pub async fn begin_write(db: &Db) -> sqlx::Result<sqlx::Transaction<'static, Database>> {
+    db.begin_with("BEGIN IMMEDIATE").await
+}
+{%- else -%}
+/// Begins a transaction that reads, then writes (PostgreSQL's row locks
+/// already make a concurrent writer wait its turn).
+pub async fn begin_write(db: &Db) -> sqlx::Result<sqlx::Transaction<'static, Database>> {
+    db.begin().await
+}
+{%- endif %}
+
 /// The current time, truncated to whole seconds so that stored timestamps
 /// compare and sort the same way in every database.
 pub fn now() -> OffsetDateTime {

@@ -101,6 +101,9 @@ pub enum ApiError {
     /// The database is unreachable or saturated; worth retrying.
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// A bounded queue is full (password hashing): shed at once, not queued.
+    #[error("at capacity")]
+    AtCapacity,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -117,9 +120,15 @@ impl ApiError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::AtCapacity => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
+    }
+}
+
+impl From<crate::auth::Busy> for ApiError {
+    fn from(_: crate::auth::Busy) -> Self {
+        Self::AtCapacity
     }
 }
 
@@ -166,6 +175,11 @@ impl IntoResponse for ApiError {
             Self::TooManyRequests(_) => {
                 Some("slow down and retry after the time in Retry-After".into())
             }
+            Self::AtCapacity => {
+                tracing::warn!(event = "load.shed");
+                crate::http::Counter::Shed.increment();
+                Some("the service is at capacity; retry after the time in Retry-After".into())
+            }
             Self::ClientNotAllowed | Self::NotFound | Self::PayloadTooLarge => None,
         };
         let mut response = Problem::new(status, detail).into_response();
@@ -174,6 +188,12 @@ impl IntoResponse for ApiError {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, seconds.into());
+            }
+            // A full queue drains within about a second.
+            Self::Unavailable(_) | Self::AtCapacity => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             Self::UnknownApplication => {
                 response.headers_mut().insert(

@@ -30,6 +30,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
             .await
             .map_err(|e| rejection(e.status(), e.body_text()))?;
         check_json_depth(&body)?;
+        check_json_syntax(&body)?;
         axum::Json::<T>::from_bytes(&body)
             .map(|axum::Json(value)| Self(value))
             .map_err(json_rejection)
@@ -75,6 +76,18 @@ fn check_json_depth(body: &[u8]) -> Result<(), ApiError> {
         }
     }
     Ok(())
+}
+
+/// Reads the whole document without building it, so that a syntax error is a
+/// 400 even where binding would first have stopped at an invalid field (a
+/// 422): a document that is not JSON is malformed, whatever it holds. JSON
+/// is UTF-8 (RFC 8259), which the skipping reader does not check by itself.
+fn check_json_syntax(body: &[u8]) -> Result<(), ApiError> {
+    let text = std::str::from_utf8(body)
+        .map_err(|_| ApiError::BadRequest("the body is not UTF-8 text".into()))?;
+    serde_json::from_str::<serde::de::IgnoredAny>(text)
+        .map(drop)
+        .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))
 }
 
 /// A body that may be JSON or XML, chosen by `Content-Type`; XML goes through
@@ -135,7 +148,9 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
         JsonRejection::MissingJsonContentType(_) => {
             ApiError::UnsupportedMediaType("send application/json".into())
         }
-        // Syntax errors and schema errors both name the place or field at fault.
+        // Syntax errors and schema errors both name the place or field at
+        // fault. Syntax was checked first, so a syntax error here is in a
+        // value only binding reads (a lone surrogate in a string).
         JsonRejection::JsonSyntaxError(e) => ApiError::BadRequest(e.body_text()),
         JsonRejection::JsonDataError(e) => ApiError::Invalid(e.body_text()),
         other => self::rejection(other.status(), other.body_text()),
@@ -172,5 +187,26 @@ mod tests {
         // {"note": "[[[…\" [[["} holds brackets only inside its string.
         let in_string = [r#"{"note": ""#, &"[".repeat(100), r#"\" [[["}"#].concat();
         assert!(check_json_depth(in_string.as_bytes()).is_ok());
+    }
+
+    // IN-04: syntax is judged on the whole document, before any field.
+    #[test]
+    fn in_04_json_syntax_is_checked_whole() {
+        for bad in [
+            &br#"{"email":"a@example.com","password":"x",}"#[..],
+            br#"{"email":"a@example.com","#,
+            br#"{"email":"x",,"password":"y"}"#,
+            br#"{"email":"\q"}"#,
+            br#"{"email":"a"} trailing"#,
+            b"{\"email\":\"\xff\"}",
+            b"",
+        ] {
+            assert!(
+                check_json_syntax(bad).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        assert!(check_json_syntax(br#"{"email":"x","n":[1,2.5e3,null,true]}"#).is_ok());
     }
 }

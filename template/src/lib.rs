@@ -11,6 +11,7 @@ pub mod encryption;
 pub mod error;
 pub mod extract;
 pub mod http;
+pub mod mail;
 pub mod openapi;
 pub mod routes;
 pub mod startup;

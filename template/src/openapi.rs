@@ -76,6 +76,7 @@ pub fn require_api_key(doc: &mut utoipa::openapi::OpenApi, keyless: &[&str]) {
 /// Statuses that the layers in `http` can give on any route, whatever the
 /// handler does; each is a problem document.
 const LAYER_RESPONSES: &[(&str, &str)] = &[
+    ("400", "Malformed request: no single valid Host header"),
     (
         "401",
         "Missing or invalid credentials, or credentials in the query string",
@@ -87,6 +88,10 @@ const LAYER_RESPONSES: &[(&str, &str)] = &[
     ("406", "The Accept header allows no JSON type"),
     ("408", "The request took longer than the request deadline"),
     ("429", "Rate limit exceeded; see Retry-After"),
+    (
+        "503",
+        "At capacity, or the database is unavailable; see Retry-After",
+    ),
     (
         "500",
         "Unexpected error; details are in the service's logs only",

@@ -4,7 +4,6 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 use anyhow::Context;
 use axum::{Router, routing::get};
 use axum_server::{Handle, Server, tls_rustls::RustlsConfig};
-use tokio::net::TcpListener;
 
 use crate::{
     auth::{Jail, Passwords, Tokens},
@@ -17,7 +16,7 @@ use crate::{
 
 pub struct Application {
     api: std::net::TcpListener,
-    admin: TcpListener,
+    admin: std::net::TcpListener,
     tls: Option<RustlsConfig>,
     api_router: Router,
     admin_router: Router,
@@ -43,6 +42,7 @@ impl Application {
                 base: settings.login_lockout,
             },
             cipher: Arc::new(FieldCipher::new(&settings.data_keys)?),
+            mailer: crate::mail::mailer(&settings)?,
         };
         let (api_router, mut api_doc) = routes::router(state, &settings.http).split_for_parts();
         openapi::document_layer_responses(&mut api_doc);
@@ -51,13 +51,15 @@ impl Application {
         }
         let api_router = http::layers(api_router.fallback(fallback), &settings.http);
         let document = Arc::new(api_doc);
-        // Non-production endpoints live on the admin listener only (OPS-04).
+        // Non-production endpoints live on the admin listener only (OPS-04),
+        // behind its bearer token when one is configured.
         let admin_router = Router::new()
             .route(
                 "/openapi.json",
                 get(move || async move { axum::Json(document.as_ref().clone()) }),
             )
             .route("/metrics", get(http::render_metrics));
+        let admin_router = http::admin_layers(admin_router, settings.admin_token);
         // rustls speaks TLS 1.2 and 1.3 only, with forward-secret AEAD suites (ACC-02).
         let tls = match &settings.tls {
             Some(files) => {
@@ -78,14 +80,9 @@ impl Application {
             }
             None => None,
         };
-        let api = std::net::TcpListener::bind(settings.listen_addr)
-            .with_context(|| format!("binding {}", settings.listen_addr))?;
-        api.set_nonblocking(true)?;
         Ok(Self {
-            api,
-            admin: TcpListener::bind(settings.admin_addr)
-                .await
-                .with_context(|| format!("binding {}", settings.admin_addr))?,
+            api: bind(settings.listen_addr)?,
+            admin: bind(settings.admin_addr)?,
             tls,
             api_router,
             admin_router,
@@ -112,15 +109,15 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let handle = Handle::new();
-        let (stop_admin, admin_stopped) = tokio::sync::oneshot::channel::<()>();
+        let (handle, admin_handle) = (Handle::new(), Handle::new());
         let drain = self.request_timeout;
-        let api_handle = handle.clone();
+        let handles = [handle.clone(), admin_handle.clone()];
         tokio::spawn(async move {
             shutdown.await;
             tracing::info!(event = "shutdown_started");
-            api_handle.graceful_shutdown(Some(drain));
-            let _ = stop_admin.send(());
+            for handle in handles {
+                handle.graceful_shutdown(Some(drain));
+            }
         });
         tracing::info!(
             event = "listening",
@@ -147,19 +144,39 @@ impl Application {
                 }
             }
         };
-        let admin = axum::serve(self.admin, self.admin_router).with_graceful_shutdown(async {
-            let _ = admin_stopped.await;
-        });
-        tokio::try_join!(api, async { admin.await })?;
+        // The admin listener gets the API's transport limits (IN-04).
+        let admin = guarded(
+            axum_server::from_tcp(self.admin)?,
+            admin_handle,
+            self.header_read_timeout,
+        )
+        .serve(
+            self.admin_router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        );
+        tokio::try_join!(api, admin)?;
         Ok(())
     }
 }
 
-/// HTTP/1.1 only, with a deadline on every request's line and headers, so
-/// slow-loris connections cannot pile up (IN-04). No HTTP/2: once its first
-/// request is in, an HTTP/2 connection has no such deadline, and its stream
-/// machinery is attack surface an API does not need; a proxy in front can
-/// still offer HTTP/2 to clients.
+/// Largest request head (request line and headers) a connection may buffer;
+/// a longer one is answered 431 and the connection closed (IN-04). hyper's
+/// default, about 400 kB, let unfinished heads hold that much each until the
+/// header deadline.
+pub const MAX_HEAD_BYTES: usize = 16 * 1024;
+
+/// A listening socket for `axum_server`, which wants it non-blocking.
+fn bind(addr: SocketAddr) -> anyhow::Result<std::net::TcpListener> {
+    let listener = std::net::TcpListener::bind(addr).with_context(|| format!("binding {addr}"))?;
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}
+
+/// HTTP/1.1 only, with a deadline on every request's line and headers and a
+/// bound on their size, so slow-loris connections cannot pile up (IN-04). No
+/// HTTP/2: once its first request is in, an HTTP/2 connection has no such
+/// deadline, and its stream machinery is attack surface an API does not
+/// need; a proxy in front can still offer HTTP/2 to clients.
 fn guarded<A>(
     server: Server<SocketAddr, A>,
     handle: Handle<SocketAddr>,
@@ -169,7 +186,8 @@ fn guarded<A>(
     server
         .http_builder()
         .http1()
-        .header_read_timeout(header_read_timeout);
+        .header_read_timeout(header_read_timeout)
+        .max_buf_size(MAX_HEAD_BYTES);
     server
         .first_request_timeout(header_read_timeout)
         .handle(handle)

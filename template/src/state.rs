@@ -4,6 +4,7 @@ use crate::{
     auth::{Jail, Passwords, Tokens},
     db::Db,
     encryption::FieldCipher,
+    mail::Mailer,
 };
 
 /// What every handler can reach; cheap to clone.
@@ -15,4 +16,6 @@ pub struct AppState {
     pub jail: Jail,
     /// Seals sensitive fields for storage (AUTH-05).
     pub cipher: Arc<FieldCipher>,
+    /// Mails registration tokens; `None` when addresses are not confirmed.
+    pub mailer: Option<Arc<dyn Mailer>>,
 }

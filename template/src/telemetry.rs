@@ -1,7 +1,8 @@
 //! Structured JSON logs, filtered by `APP_LOG` (or `RUST_LOG`). Security
 //! events carry a stable `event` name (`auth.login_failed`, `authz.denied`,
 //! `ratelimit.exceeded`, `input.rejected`...) and, through the request span,
-//! the request id (OPS-01, OPS-02).
+//! the request id and the client's address, as resolved behind trusted
+//! proxies (OPS-01, OPS-02).
 use tracing_subscriber::{filter::Targets, fmt, fmt::MakeWriter, prelude::*};
 
 /// Logs to stdout.

@@ -518,3 +518,105 @@ mod tests {
         assert!(is_refused("text<order><item>x</item></order>"));
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Order {
+        item: String,
+        quantity: Option<u32>,
+        to: Option<Address>,
+    }
+
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Address {
+        city: String,
+    }
+
+    /// Only the outcomes `from_str` promises: a value, a 400 or a 422.
+    fn parse(body: &str) -> Result<Option<Order>, TestCaseError> {
+        match from_str::<Order>(body) {
+            Ok(order) => Ok(Some(order)),
+            Err(ApiError::BadRequest(_) | ApiError::Invalid(_)) => Ok(None),
+            Err(other) => Err(TestCaseError::fail(format!("{other:?} for {body:?}"))),
+        }
+    }
+
+    /// Text as XML character data; a carriage return as a reference, since
+    /// XML turns a bare one into a line feed.
+    fn escape(text: &str) -> String {
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('\r', "&#13;")
+    }
+
+    /// Pieces of markup, well-formed or not, to build documents from.
+    fn markup() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            Just("<order>".to_owned()),
+            Just("</order>".to_owned()),
+            Just("<item>".to_owned()),
+            Just("</item>".to_owned()),
+            Just("<quantity>7</quantity>".to_owned()),
+            Just("<to><city>c</city></to>".to_owned()),
+            Just("<a/>".to_owned()),
+            Just("<!DOCTYPE order [<!ENTITY x \"y\">]>".to_owned()),
+            Just("&x;".to_owned()),
+            Just("&#x110000;".to_owned()),
+            Just("&amp;".to_owned()),
+            Just("<![CDATA[".to_owned()),
+            Just("]]>".to_owned()),
+            Just("<!--".to_owned()),
+            Just("-->".to_owned()),
+            Just("<?xml version=\"1.0\"?>".to_owned()),
+            Just("<?pi x?>".to_owned()),
+            Just(" id=\"1\"".to_owned()),
+            "[a-z <>&;/\"'=!?-]{0,6}",
+        ];
+        proptest::collection::vec(piece, 0..16).prop_map(|pieces| pieces.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(384))]
+
+        // PROC-04: any text, and any jumble of markup, is parsed, refused
+        // (400) or found unfit (422): nothing else, and never a panic. A
+        // DOCTYPE is never accepted.
+        #[test]
+        fn proc_04_any_body_is_parsed_or_refused(text in any::<String>(), jumble in markup()) {
+            parse(&text)?;
+            let parsed = parse(&jumble)?;
+            prop_assert!(parsed.is_none() || !jumble.contains("<!DOCTYPE"), "{jumble}");
+        }
+
+        // PROC-04: any item text, escaped, parses back to exactly itself.
+        #[test]
+        fn proc_04_escaped_text_round_trips(
+            item in any::<String>().prop_filter("XML 1.0 characters", |s| {
+                s.chars().all(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r'))
+                    && !s.contains(['\u{fffe}', '\u{ffff}'])
+            }),
+            quantity in any::<Option<u32>>(),
+        ) {
+            let quantity_xml = quantity.map(|q| format!("<quantity>{q}</quantity>")).unwrap_or_default();
+            let body = format!("<order><item>{}</item>{quantity_xml}</order>", escape(&item));
+            let order = parse(&body)?;
+            prop_assert_eq!(order, Some(Order { item, quantity, to: None }));
+        }
+
+        // PROC-04: nesting beyond MAX_DEPTH is refused, whatever the names.
+        #[test]
+        fn proc_04_depth_is_bounded(depth in 1..20usize, name in "[a-z]{1,3}") {
+            let body = format!("{}{}", format!("<{name}>").repeat(depth), format!("</{name}>").repeat(depth));
+            let refused = matches!(from_str::<serde::de::IgnoredAny>(&body), Err(ApiError::BadRequest(_)));
+            prop_assert_eq!(refused, depth > MAX_DEPTH);
+        }
+    }
+}

@@ -19,7 +19,12 @@ pub fn keys_gate_the_api(binary: &Path, service_dir: &Path, log: &Path) {
         String::from_utf8_lossy(&refused.stderr).contains("unknown scope"),
         "no reason given: {refused:?}"
     );
-    let issued = app_command(binary, service_dir, &["--scope", "orders:read"]);
+    // Signs users up and in (`auth`) and reads orders, nothing else.
+    let issued = app_command(
+        binary,
+        service_dir,
+        &["--scope", "auth", "--scope", "orders:read"],
+    );
     assert!(issued.status.success(), "app create failed: {issued:?}");
     let stdout = String::from_utf8_lossy(&issued.stdout);
     let key = stdout.lines().last().expect("the key is printed").trim();
@@ -79,6 +84,14 @@ pub fn keys_gate_the_api(binary: &Path, service_dir: &Path, log: &Path) {
         outside.status, 403,
         "outside the application's scopes: {outside:?}"
     );
+    // A route with no order scope still needs one the application holds.
+    let me = client.send(
+        "GET",
+        &format!("{api}/v1/me"),
+        &[("x-api-key", key), ("authorization", &bearer)],
+        b"",
+    );
+    assert_eq!(me.status, 403, "/v1/me without `account`: {me:?}");
 
     let status = server.terminate(Duration::from_secs(30));
     assert!(status.success(), "exit on SIGTERM: {status}");

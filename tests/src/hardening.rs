@@ -25,8 +25,9 @@ const SECURITY_HEADERS: &[(&str, &str)] = &[
     ),
 ];
 
-/// Start-up refusals: a weak signing key (JWT-01), and plain HTTP in
-/// production without a TLS proxy (ACC-02), each with a message saying why.
+/// Start-up refusals: a weak signing key (JWT-01), plain HTTP in production
+/// without a TLS proxy (ACC-02), a data key id given twice, and address
+/// confirmation with the log-only mail sender, each with a message saying why.
 pub fn refuses_unsafe_starts(binary: &Path, service_dir: &Path) {
     let limit = Duration::from_secs(30);
     let weak = expect_refusal(
@@ -63,6 +64,21 @@ pub fn refuses_unsafe_starts(binary: &Path, service_dir: &Path) {
     assert!(
         repeated.contains("\"k1\" twice"),
         "no reason given: {repeated}"
+    );
+    // Confirming addresses with the sender that only logs would put every
+    // confirmation token in the logs.
+    let logged = expect_refusal(
+        binary,
+        service_dir,
+        &[
+            ("APP_VERIFY_EMAIL", "true"),
+            ("APP_BEHIND_TLS_PROXY", "true"),
+        ],
+        limit,
+    );
+    assert!(
+        logged.contains("APP_VERIFY_EMAIL"),
+        "no reason given: {logged}"
     );
 }
 

@@ -1,8 +1,9 @@
 //! Calling applications (AUTH-08). With `APP_REQUIRE_API_KEY=true`, every
 //! route but the health checks needs an application key in the `X-Api-Key`
 //! header, never in the URL. The key's application bounds what may be called:
-//! a route needing a scope the application was not given answers 403, whoever
-//! the user is. Keys are created and revoked with the `app` subcommand.
+//! every route needs a scope (`auth` to register, log in and refresh), and one
+//! the application was not given answers 403, whoever the user is. Keys are
+//! created and revoked with the `app` subcommand.
 use anyhow::{Context, bail};
 use axum::{
     extract::{Request, State},
@@ -11,7 +12,10 @@ use axum::{
 };
 use uuid::Uuid;
 
-use super::{opaque::OpaqueToken, scope};
+use super::{
+    opaque::OpaqueToken,
+    scope::{self, Scope},
+};
 use crate::{
     db::{self, Db},
     error::ApiError,
@@ -29,9 +33,29 @@ pub struct CallingApp {
 }
 
 impl CallingApp {
-    pub fn allows(&self, name: &str) -> bool {
-        scope::includes(&self.scopes, name)
+    /// Refuses with 403 unless the application was given scope `name`.
+    pub fn require(&self, name: &'static str) -> Result<(), ApiError> {
+        if scope::includes(&self.scopes, name) {
+            return Ok(());
+        }
+        tracing::warn!(event = "authz.denied", application_id = %self.id, scope = name);
+        Err(ApiError::Forbidden(name))
     }
+}
+
+/// For routes that act for no signed-in user yet (register, login, refresh),
+/// layered behind `require_api_key`: the calling application must hold `S`.
+/// Routes for a signed-in user check the application in `Authorized<S>`.
+pub async fn require_app_scope<S: Scope>(
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let app = request
+        .extensions()
+        .get::<CallingApp>()
+        .ok_or(ApiError::UnknownApplication)?;
+    app.require(S::NAME)?;
+    Ok(next.run(request).await)
 }
 
 /// Admits only requests with the key of a live application, looked up on

@@ -1,5 +1,6 @@
 //! The authenticated caller. `require_auth` guards every route that is not on
-//! the public list (PROC-01); handlers then take a `Caller` argument.
+//! the public list (PROC-01); handlers then take an `Authorized<S>` argument,
+//! or a plain `Caller`, which needs the `account` scope.
 use std::marker::PhantomData;
 
 use axum::{
@@ -12,12 +13,15 @@ use uuid::Uuid;
 
 use super::{
     CallingApp,
-    scope::{self, Scope},
+    scope::{self, Account, Scope},
 };
 
 use crate::{db, error::ApiError, state::AppState};
 
 /// Who is calling, established from a valid access token and a live session.
+/// As a handler argument it stands for `Authorized<Account>`: a route acting
+/// on the caller's own account, which the token and the calling application
+/// must both allow, like any other scope.
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub user_id: Uuid,
@@ -35,18 +39,21 @@ pub struct Authorized<S>(pub Caller, pub PhantomData<S>);
 impl<S: Scope, St: Send + Sync> FromRequestParts<St> for Authorized<S> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, Self::Rejection> {
-        let caller = Caller::from_request_parts(parts, state).await?;
+    async fn from_request_parts(parts: &mut Parts, _: &St) -> Result<Self, Self::Rejection> {
+        // Present only behind `require_auth`; a public route asking for it is a bug
+        // that must fail closed.
+        let caller = parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or(ApiError::Unauthorized)?;
         if !scope::includes(&caller.scopes, S::NAME) {
             tracing::warn!(event = "authz.denied", user_id = %caller.user_id, scope = S::NAME);
             return Err(ApiError::Forbidden(S::NAME));
         }
         // The calling application, when keys are required, bounds the user's scopes (AUTH-08).
-        if let Some(app) = parts.extensions.get::<CallingApp>()
-            && !app.allows(S::NAME)
-        {
-            tracing::warn!(event = "authz.denied", application_id = %app.id, scope = S::NAME);
-            return Err(ApiError::Forbidden(S::NAME));
+        if let Some(app) = parts.extensions.get::<CallingApp>() {
+            app.require(S::NAME)?;
         }
         Ok(Self(caller, PhantomData))
     }
@@ -95,13 +102,8 @@ pub async fn require_auth(
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        // Present only behind `require_auth`; a public route asking for it is a bug
-        // that must fail closed.
-        parts
-            .extensions
-            .get::<Caller>()
-            .cloned()
-            .ok_or(ApiError::Unauthorized)
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Authorized(caller, _) = Authorized::<Account>::from_request_parts(parts, state).await?;
+        Ok(caller)
     }
 }

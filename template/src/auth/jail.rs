@@ -11,6 +11,11 @@
 //! long as an unknown e-mail (AUTH-04). The price: more than five logins to
 //! one account in flight at once are refused until one succeeds; machines
 //! sharing an identity should call with an application key instead.
+//!
+//! Counting and locking are one statement, so no failure between two writes
+//! can leave an account at the limit without a lock (refused for good); the
+//! login handler settles each counted attempt in a task of its own, so a
+//! client that gives up cannot leave a right password counted as a failure.
 use std::time::Duration;
 
 use uuid::Uuid;
@@ -35,63 +40,73 @@ pub enum Attempt {
     /// The last attempt allowed: the account is now locked for this long,
     /// unless this attempt's password is right (`record_success` reopens it).
     Locking(Duration),
-    /// The account is locked, or the limit is spent: refused whatever the
-    /// password.
+    /// The account is locked: refused whatever the password.
     Refused,
 }
 
 impl Jail {
-    /// Counts a login attempt on `user`'s account. Attempts while the
-    /// account is locked are not counted, so the next window starts afresh.
+    /// Counts a login attempt on `user`'s account; the attempt that reaches
+    /// the limit locks the account in the same statement, for the first
+    /// window. Attempts while it is locked are not counted, so the next
+    /// window starts afresh.
     pub async fn attempt(&self, db: &Db, user: Uuid) -> sqlx::Result<Attempt> {
         let now = db::now();
-        let counted: Option<(i32, i32)> = sqlx::query_as(
-            "UPDATE users SET failed_logins = failed_logins + 1 \
+        let counted: Option<(i32, Option<time::OffsetDateTime>)> = sqlx::query_as(
+            "UPDATE users SET \
+               failed_logins = CASE WHEN failed_logins + 1 >= $3 THEN 0 ELSE failed_logins + 1 END, \
+               lockouts = CASE WHEN failed_logins + 1 >= $3 THEN lockouts + 1 ELSE lockouts END, \
+               locked_until = CASE WHEN failed_logins + 1 >= $3 THEN $4 ELSE NULL END \
              WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2) \
-             RETURNING failed_logins, lockouts",
+             RETURNING lockouts, locked_until",
         )
         .bind(user)
         .bind(now)
+        .bind(MAX_FAILURES)
+        .bind(now + self.base)
         .fetch_optional(db)
         .await?;
-        let Some((attempts, lockouts)) = counted else {
-            return Ok(Attempt::Refused);
-        };
-        if attempts < MAX_FAILURES {
-            return Ok(Attempt::Open);
+        match counted {
+            None => Ok(Attempt::Refused),
+            Some((_, None)) => Ok(Attempt::Open),
+            Some((lockouts, Some(_))) => {
+                Ok(Attempt::Locking(self.lengthen(db, user, lockouts).await))
+            }
         }
-        if attempts > MAX_FAILURES {
-            return Ok(Attempt::Refused);
-        }
-        // Only the attempt that reached the limit locks; the guard keeps a
-        // lock set meanwhile from being set twice.
-        let window = self.window(lockouts);
-        let locked = sqlx::query(
-            "UPDATE users SET failed_logins = 0, lockouts = lockouts + 1, locked_until = $2 \
-             WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $3)",
-        )
-        .bind(user)
-        .bind(now + window)
-        .bind(now)
-        .execute(db)
-        .await?;
-        Ok(if locked.rows_affected() == 1 {
-            Attempt::Locking(window)
-        } else {
-            Attempt::Refused
-        })
     }
 
-    /// A successful login clears the record, in the login's transaction.
-    pub async fn record_success(
-        tx: &mut sqlx::Transaction<'_, db::Database>,
-        user: Uuid,
-    ) -> sqlx::Result<()> {
+    /// Stretches the lock just set (the account's `lockouts`-th) to its
+    /// doubled window. Best effort: if this write fails the first window
+    /// still stands, and a lock set since is left alone.
+    async fn lengthen(&self, db: &Db, user: Uuid, lockouts: i32) -> Duration {
+        let window = self.window(lockouts - 1);
+        if window == self.base {
+            return window;
+        }
+        let lengthened = sqlx::query(
+            "UPDATE users SET locked_until = $3 WHERE id = $1 AND lockouts = $2 AND locked_until IS NOT NULL",
+        )
+        .bind(user)
+        .bind(lockouts)
+        .bind(db::now() + window)
+        .execute(db)
+        .await;
+        match lengthened {
+            Ok(_) => window,
+            Err(error) => {
+                tracing::error!(event = "auth.jail_failed", user_id = %user, %error);
+                self.base
+            }
+        }
+    }
+
+    /// A right password reopens the account: the attempts it made count for
+    /// nothing, and the next lockout starts from the first window.
+    pub async fn record_success(db: &Db, user: Uuid) -> sqlx::Result<()> {
         sqlx::query(
             "UPDATE users SET failed_logins = 0, lockouts = 0, locked_until = NULL WHERE id = $1",
         )
         .bind(user)
-        .execute(&mut **tx)
+        .execute(db)
         .await?;
         Ok(())
     }

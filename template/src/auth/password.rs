@@ -1,22 +1,42 @@
 //! argon2id password hashing (AUTH-02) on a few threads of its own, at the
-//! lowest CPU priority: a flood of logins queues for them, and when a core is
-//! contended the async workers that serve every other request go first.
+//! lowest CPU priority: when a core is contended the async workers that serve
+//! every other request go first.
+//!
+//! Both the queue and the memory are bounded here, whatever starts the
+//! service: a few jobs may wait per thread, and past that a login or
+//! registration is shed at once with 503 and `Retry-After` (before the jail
+//! counts it); each thread hashes in one argon2 working area it allocates
+//! once and reuses, so memory stays at threads × 19 MiB instead of following
+//! the allocator's appetite for freed 19 MiB blocks.
 use std::{
     panic::AssertUnwindSafe,
     sync::{Arc, Mutex, mpsc},
 };
 
 use anyhow::Context;
-use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use argon2::{
+    Algorithm, Argon2, Block, Params, PasswordHash, Version,
+    password_hash::phc::{Output, ParamsString, Salt},
+};
 use tokio::sync::oneshot;
 
 use crate::domain::Password;
 
-type Job = Box<dyn FnOnce() + Send>;
+/// Jobs that may wait for each hashing thread: at ~35 ms a hash, a queued
+/// login waits at most about a quarter of a second per thread's backlog.
+pub const QUEUED_PER_THREAD: usize = 8;
+
+/// A job gets its thread's argon2 working memory.
+type Job = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
+
+/// Every hashing thread is busy and the queue is full: shed the request.
+#[derive(Debug, thiserror::Error)]
+#[error("password hashing is at capacity")]
+pub struct Busy;
 
 #[derive(Clone)]
 pub struct Passwords {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::SyncSender<Job>,
     /// Verified against when the user does not exist, so that an unknown
     /// e-mail costs as much time as a wrong password (AUTH-04).
     dummy_hash: Arc<str>,
@@ -26,9 +46,10 @@ impl Passwords {
     /// Starts `threads` hashing threads; they stop when the last clone is
     /// dropped.
     pub async fn new(threads: usize) -> anyhow::Result<Self> {
-        let (jobs, queue) = mpsc::channel::<Job>();
+        let threads = threads.max(1);
+        let (jobs, queue) = mpsc::sync_channel::<Job>(threads * QUEUED_PER_THREAD);
         let queue = Arc::new(Mutex::new(queue));
-        for _ in 0..threads.max(1) {
+        for _ in 0..threads {
             let queue = queue.clone();
             std::thread::Builder::new()
                 .name("password-hash".into())
@@ -37,53 +58,78 @@ impl Passwords {
         }
         let dummy =
             Password::try_from(uuid::Uuid::new_v4().to_string()).map_err(anyhow::Error::msg)?;
-        let dummy_hash = run(&jobs, move || hash_blocking(&dummy)).await??;
+        let dummy_hash = submit(&jobs, move |memory| hash_blocking(&dummy, memory))?.await??;
         Ok(Self {
             jobs,
             dummy_hash: dummy_hash.into(),
         })
     }
 
-    /// Hashes with argon2id, m=19456 KiB, t=2, p=1 (the crate's defaults are OWASP's).
-    pub async fn hash(&self, password: Password) -> anyhow::Result<String> {
-        run(&self.jobs, move || hash_blocking(&password)).await?
+    /// Queues an argon2id hash, m=19456 KiB, t=2, p=1 (OWASP's parameters),
+    /// or refuses at once with `Busy`; the future then waits for the hash.
+    pub fn hash(
+        &self,
+        password: Password,
+    ) -> Result<impl Future<Output = anyhow::Result<String>> + use<>, Busy> {
+        let hashing = submit(&self.jobs, move |memory| hash_blocking(&password, memory))?;
+        Ok(async move { hashing.await? })
     }
 
-    /// True when `password` matches `stored`; with no stored hash it still does
-    /// the same work against the dummy hash and answers false.
-    pub async fn verify(&self, password: Password, stored: Option<String>) -> anyhow::Result<bool> {
+    /// Queues a check of `password` against `stored`, or refuses at once with
+    /// `Busy`. With no stored hash it does the same work against the dummy
+    /// hash and answers false.
+    pub fn verify(
+        &self,
+        password: Password,
+        stored: Option<String>,
+    ) -> Result<impl Future<Output = anyhow::Result<bool>> + use<>, Busy> {
         let known = stored.is_some();
         let hash: Arc<str> = stored.map_or_else(|| self.dummy_hash.clone(), Arc::from);
-        let matches = run(&self.jobs, move || {
-            Argon2::default()
-                .verify_password(password.expose().as_bytes(), &*hash)
-                .is_ok()
+        let matches = submit(&self.jobs, move |memory| {
+            verify_blocking(&password, &hash, memory)
+        })?;
+        // Awaited in every case: the dummy's work is the point.
+        Ok(async move {
+            let matches = matches.await?;
+            Ok(known && matches)
         })
-        .await?;
-        Ok(known && matches)
     }
 }
 
-/// Queues `work` for a hashing thread and waits for its answer.
-async fn run<T: Send + 'static>(
-    jobs: &mpsc::Sender<Job>,
-    work: impl FnOnce() -> T + Send + 'static,
-) -> anyhow::Result<T> {
+/// Queues `work` for a hashing thread unless the queue is full; the future
+/// waits for its answer.
+fn submit<T, F>(
+    jobs: &mpsc::SyncSender<Job>,
+    work: F,
+) -> Result<impl Future<Output = anyhow::Result<T>> + use<T, F>, Busy>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Vec<Block>) -> T + Send + 'static,
+{
     let (reply, answer) = oneshot::channel();
-    let job: Job = Box::new(move || {
+    let job: Job = Box::new(move |memory| {
         // A caller that gave up (its client went away) costs no hashing.
         if !reply.is_closed() {
-            let _ = reply.send(work());
+            let _ = reply.send(work(memory));
         }
     });
-    jobs.send(job)
-        .ok()
-        .context("the password hashing threads stopped")?;
-    answer.await.context("password hashing failed")
+    let stopped = match jobs.try_send(job) {
+        Ok(()) => false,
+        Err(mpsc::TrySendError::Full(_)) => return Err(Busy),
+        // Only at shutdown; the caller's future reports it.
+        Err(mpsc::TrySendError::Disconnected(_)) => true,
+    };
+    Ok(async move {
+        anyhow::ensure!(!stopped, "the password hashing threads stopped");
+        answer.await.context("password hashing failed")
+    })
 }
 
 fn hash_thread(queue: &Mutex<mpsc::Receiver<Job>>) {
     lower_priority();
+    // This thread's argon2 working memory: allocated by the first job,
+    // reused by every later one.
+    let mut memory = Vec::new();
     loop {
         // The lock is held while waiting for a job, not while hashing.
         let job = match queue.lock() {
@@ -93,7 +139,7 @@ fn hash_thread(queue: &Mutex<mpsc::Receiver<Job>>) {
         // Every sender is gone: the service is shutting down.
         let Ok(job) = job else { return };
         // A panic fails its own job (the reply is dropped), not the thread.
-        let _ = std::panic::catch_unwind(AssertUnwindSafe(job));
+        let _ = std::panic::catch_unwind(AssertUnwindSafe(|| job(&mut memory)));
     }
 }
 
@@ -110,11 +156,57 @@ fn lower_priority() {
 #[cfg(not(target_os = "linux"))]
 fn lower_priority() {}
 
-fn hash_blocking(password: &Password) -> anyhow::Result<String> {
-    let hash = Argon2::default()
-        .hash_password(password.expose().as_bytes())
+/// The first `blocks` blocks of the thread's memory, grown only when a hash
+/// needs more than any before it.
+fn working_area(memory: &mut Vec<Block>, blocks: usize) -> &mut [Block] {
+    if memory.len() < blocks {
+        memory.resize(blocks, Block::default());
+    }
+    &mut memory[..blocks]
+}
+
+fn hash_blocking(password: &Password, memory: &mut Vec<Block>) -> anyhow::Result<String> {
+    let params = Params::default();
+    let salt = Salt::generate();
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    let area = working_area(memory, params.block_count());
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+        .hash_password_into_with_memory(password.expose().as_bytes(), &salt, &mut out, area)
         .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))?;
+    let hash = PasswordHash {
+        algorithm: argon2::ARGON2ID_IDENT,
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(anyhow::Error::msg)?,
+        salt: Some(salt),
+        hash: Some(Output::new(&out).map_err(anyhow::Error::msg)?),
+    };
     Ok(hash.to_string())
+}
+
+/// Whether `password` hashes to `stored` under the algorithm, version and
+/// parameters `stored` names; false for anything malformed.
+fn verify_blocking(password: &Password, stored: &str, memory: &mut Vec<Block>) -> bool {
+    let Ok(hash) = PasswordHash::new(stored) else {
+        return false;
+    };
+    let algorithm = Algorithm::try_from(hash.algorithm.as_str());
+    let version = hash.version.map_or(Ok(Version::V0x13), Version::try_from);
+    let (Ok(algorithm), Ok(version), Ok(params), Some(salt), Some(expected)) = (
+        algorithm,
+        version,
+        Params::try_from(&hash),
+        hash.salt,
+        hash.hash,
+    ) else {
+        return false;
+    };
+    let mut out = vec![0u8; expected.len()];
+    let area = working_area(memory, params.block_count());
+    Argon2::new(algorithm, version, params)
+        .hash_password_into_with_memory(password.expose().as_bytes(), &salt, &mut out, area)
+        .is_ok()
+        // `Output` compares in constant time.
+        && Output::new(&out).is_ok_and(|out| out == expected)
 }
 
 #[cfg(test)]
@@ -129,7 +221,11 @@ mod tests {
     #[tokio::test]
     async fn auth_02_argon2id_owasp_parameters() {
         let passwords = Passwords::new(1).await.unwrap();
-        let hash = passwords.hash(password("a fine passphrase")).await.unwrap();
+        let hash = passwords
+            .hash(password("a fine passphrase"))
+            .unwrap()
+            .await
+            .unwrap();
         assert!(
             hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
             "{hash}"
@@ -137,12 +233,14 @@ mod tests {
         assert!(
             passwords
                 .verify(password("a fine passphrase"), Some(hash.clone()))
+                .unwrap()
                 .await
                 .unwrap()
         );
         assert!(
             !passwords
                 .verify(password("another passphrase"), Some(hash))
+                .unwrap()
                 .await
                 .unwrap()
         );
@@ -155,6 +253,7 @@ mod tests {
         assert!(
             !passwords
                 .verify(password("whatever it is"), None)
+                .unwrap()
                 .await
                 .unwrap()
         );
@@ -165,9 +264,15 @@ mod tests {
     #[tokio::test]
     async fn a_panicking_job_does_not_stop_its_thread() {
         let passwords = Passwords::new(1).await.unwrap();
-        let failed = run(&passwords.jobs, || panic!("argon2 failed")).await;
+        let failed = submit(&passwords.jobs, |_| panic!("argon2 failed"))
+            .unwrap()
+            .await;
         assert!(failed.is_err());
-        let hash = passwords.hash(password("a fine passphrase")).await.unwrap();
+        let hash = passwords
+            .hash(password("a fine passphrase"))
+            .unwrap()
+            .await
+            .unwrap();
         assert!(hash.starts_with("$argon2id$"), "{hash}");
     }
 
@@ -188,12 +293,70 @@ mod tests {
         }
         let before = nice();
         let passwords = Passwords::new(2).await.unwrap();
-        let hashing = run(&passwords.jobs, || {
+        let hashing = submit(&passwords.jobs, |_| {
             (nice(), std::thread::current().name().map(str::to_owned))
         })
+        .unwrap()
         .await
         .unwrap();
         assert_eq!(hashing, (19, Some("password-hash".to_owned())));
         assert_eq!(nice(), before);
+    }
+
+    // Hashes written before this module reused its memory (by the argon2
+    // crate's own hasher) still verify, and the crate verifies ours: the
+    // stored format is unchanged.
+    #[tokio::test]
+    async fn hashes_match_the_argon2_crates_own() {
+        use argon2::{PasswordHasher, PasswordVerifier};
+        let passwords = Passwords::new(1).await.unwrap();
+        let theirs = Argon2::default()
+            .hash_password(b"a fine passphrase")
+            .unwrap()
+            .to_string();
+        let verify = |hash: &str, typed: &str| {
+            passwords
+                .verify(password(typed), Some(hash.to_owned()))
+                .unwrap()
+        };
+        assert!(verify(&theirs, "a fine passphrase").await.unwrap());
+        assert!(!verify(&theirs, "a fine passphrasE").await.unwrap());
+        let ours = passwords
+            .hash(password("a fine passphrase"))
+            .unwrap()
+            .await
+            .unwrap();
+        assert!(
+            Argon2::default()
+                .verify_password(b"a fine passphrase", ours.as_str())
+                .is_ok()
+        );
+        for malformed in ["", "$argon2id$", "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ"] {
+            assert!(!verify(malformed, "a fine passphrase").await.unwrap());
+        }
+    }
+
+    // Past the threads and their queue, a hash is refused at once instead of
+    // waiting: the queue is bounded by the code, whatever the load.
+    #[tokio::test]
+    async fn a_full_queue_refuses_at_once() {
+        let passwords = Passwords::new(1).await.unwrap();
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let holding = submit(&passwords.jobs, move |_| held.recv().ok()).unwrap();
+        // Wait until the one thread has taken the holding job.
+        let mut queued = Vec::new();
+        while queued.len() < QUEUED_PER_THREAD {
+            match passwords.hash(password("a fine passphrase")) {
+                Ok(hashing) => queued.push(hashing),
+                Err(Busy) => tokio::time::sleep(std::time::Duration::from_millis(5)).await,
+            }
+        }
+        assert!(passwords.verify(password("another one"), None).is_err());
+        release.send(()).unwrap();
+        holding.await.unwrap();
+        for hashing in queued {
+            assert!(hashing.await.unwrap().starts_with("$argon2id$"));
+        }
+        assert!(passwords.hash(password("a fine passphrase")).is_ok());
     }
 }

@@ -317,8 +317,62 @@ mod tests {
                     .unwrap();
             assert!(tokens.verify(&token).is_none(), "{name}");
         }
-        let jwk = r#"{"alg":"HS256","jwk":{"kty":"oct","k":"YXR0YWNrZXI"}}"#;
-        assert!(tokens.verify(&forged_header(&tokens, jwk)).is_none());
+    }
+
+    /// A header naming the attacker's key every way a header can: the key
+    /// itself (`jwk`), and where to fetch it (`jku`, `x5u`) or which one to
+    /// pick (`kid`).
+    fn attacker_header(alg: Algorithm, jwk: serde_json::Value) -> Header {
+        let mut header = Header::new(alg);
+        header.jwk = Some(serde_json::from_value(jwk).unwrap());
+        header.kid = Some("attacker".into());
+        header.jku = Some("http://127.0.0.1:9/jwks.json".into());
+        header.x5u = Some("http://127.0.0.1:9/cert.pem".into());
+        header
+    }
+
+    /// Asserts that `token`, signed with the key its own header carries, is a
+    /// valid token under that key, and that the service refuses it.
+    fn assert_embedded_key_refused(tokens: &Tokens, token: &str, header: &Header) {
+        let embedded = DecodingKey::from_jwk(header.jwk.as_ref().unwrap()).unwrap();
+        jsonwebtoken::decode::<Claims>(token, &embedded, &tokens.validation)
+            .expect("the token is valid under the key in its header");
+        assert!(tokens.verify(token).is_none(), "the header's key was used");
+    }
+
+    // JWT-02: a token that carries the attacker's own key in its header, and
+    // is signed with that key, is refused: the service's key alone verifies,
+    // on an HS256 service and on an EdDSA one.
+    #[test]
+    fn jwt_02_embedded_attacker_keys_refused() {
+        let secret = b"an attacker's own key of 32 bytes!!";
+        let header = attacker_header(
+            Algorithm::HS256,
+            serde_json::json!({ "kty": "oct", "k": URL_SAFE_NO_PAD.encode(secret) }),
+        );
+        let token =
+            jsonwebtoken::encode(&header, &claims(), &EncodingKey::from_secret(secret)).unwrap();
+        assert_embedded_key_refused(&tokens(), &token, &header);
+
+        let (private_pem, public) = attacker_ed25519();
+        let header = attacker_header(
+            Algorithm::EdDSA,
+            serde_json::json!({ "kty": "OKP", "crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode(public) }),
+        );
+        let key = EncodingKey::from_ed_pem(private_pem.as_bytes()).unwrap();
+        let token = jsonwebtoken::encode(&header, &claims(), &key).unwrap();
+        let service = Tokens::new(&settings(ed25519().0)).unwrap();
+        assert_embedded_key_refused(&service, &token, &header);
+    }
+
+    /// A fresh Ed25519 pair of the attacker's: private PEM, raw public key.
+    fn attacker_ed25519() -> (String, Vec<u8>) {
+        use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+        let pair = Ed25519KeyPair::generate().unwrap();
+        let der =
+            base64::engine::general_purpose::STANDARD.encode(pair.to_pkcs8v1().unwrap().as_ref());
+        let pem = format!("-----BEGIN PRIVATE KEY-----\n{der}\n-----END PRIVATE KEY-----\n");
+        (pem, pair.public_key().as_ref().to_vec())
     }
 
     // JWT-03: times are checked with at most 5 s of leeway, and every
@@ -405,5 +459,63 @@ mod tests {
         parts[0] = &none_header;
         parts[2] = "";
         assert!(tokens().verify(&parts.join(".")).is_none());
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    use proptest::prelude::*;
+    use secrecy::SecretBox;
+
+    use super::*;
+
+    fn tokens() -> Tokens {
+        let key = crate::auth::random_bytes(48).unwrap();
+        Tokens::new(&JwtSettings {
+            signer: Signer::Hs256(SecretBox::new(Box::new(key))),
+            issuer: "issuer".into(),
+            audience: "audience".into(),
+            access_ttl: Duration::from_secs(900),
+            refresh_ttl: Duration::from_secs(3600),
+        })
+        .unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        // JWT-02/JWT-05: any string as a bearer token never panics and never
+        // verifies, nor does any three-part one of arbitrary bytes.
+        #[test]
+        fn jwt_02_arbitrary_tokens_never_verify(
+            text in any::<String>(),
+            parts in proptest::array::uniform3(proptest::collection::vec(any::<u8>(), 0..300)),
+        ) {
+            let tokens = tokens();
+            prop_assert!(tokens.verify(&text).is_none());
+            let [header, payload, signature] = parts.map(|part| URL_SAFE_NO_PAD.encode(part));
+            let token = format!("{header}.{payload}.{signature}");
+            prop_assert!(tokens.verify(&token).is_none());
+        }
+
+        // JWT-02: the service's own payload and signature under any other
+        // header, JSON or not, never verify.
+        #[test]
+        fn jwt_02_genuine_signature_under_any_other_header_never_verifies(
+            header in prop_oneof![
+                proptest::collection::vec(any::<u8>(), 0..200),
+                r#"\{"alg":"(HS256|HS512|none|EdDSA|RS256)"(,"[a-z]{1,4}":"[ -~]{0,20}"){0,3}\}"#
+                    .prop_map(String::into_bytes),
+            ]
+        ) {
+            let tokens = tokens();
+            let genuine = tokens.issue(Uuid::new_v4(), Uuid::new_v4(), "admin").unwrap();
+            let (original, rest) = genuine.split_once('.').unwrap();
+            let header = URL_SAFE_NO_PAD.encode(header);
+            prop_assume!(header != original);
+            let token = format!("{header}.{rest}");
+            prop_assert!(tokens.verify(&token).is_none());
+        }
     }
 }

@@ -6,7 +6,7 @@ mod password;
 mod text;
 
 pub use email::Email;
-pub use password::Password;
+pub use password::{Password, TypedPassword};
 pub use text::{BoundedText, Quantity};
 
 use crate::classification::{Internal, Sensitive};

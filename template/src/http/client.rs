@@ -32,6 +32,8 @@ pub async fn identify(
         return ApiError::Internal(anyhow::anyhow!("no peer address")).into_response();
     };
     let client = client_ip(peer.ip(), request.headers(), &settings.trusted_proxies);
+    // Every later event of the request carries it, through the request span.
+    tracing::Span::current().record("client", tracing::field::display(client));
     let allowed = settings.allowed_clients.is_empty()
         || settings
             .allowed_clients
@@ -56,17 +58,19 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr
         return peer;
     }
     // Header lines in order, each line's hops left to right; walked backwards.
-    let hops: Vec<&str> = headers
+    // Split as bytes: a proxy appends to the client's line, so a byte that is
+    // not text there must spoil only the client's own entry.
+    let hops: Vec<&[u8]> = headers
         .get_all("x-forwarded-for")
         .iter()
-        .flat_map(|v| v.to_str().unwrap_or("?").split(','))
+        .flat_map(|v| v.as_bytes().split(|&b| b == b','))
         .collect();
     let mut nearest = peer;
     for hop in hops.into_iter().rev() {
-        match hop.trim().parse::<IpAddr>() {
-            Ok(ip) if is_trusted(&ip) => nearest = ip,
-            Ok(ip) => return ip,
-            Err(_) => break,
+        match std::str::from_utf8(hop).map(|hop| hop.trim().parse::<IpAddr>()) {
+            Ok(Ok(ip)) if is_trusted(&ip) => nearest = ip,
+            Ok(Ok(ip)) => return ip,
+            _ => break,
         }
     }
     nearest
@@ -178,5 +182,76 @@ mod tests {
             client_ip(proxy, &map, &trusted),
             "203.0.113.4".parse::<IpAddr>().unwrap()
         );
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    use axum::http::HeaderValue;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Header values as a client could send them: any bytes HTTP allows in a
+    /// field value, or comma-separated lists of address-like pieces.
+    fn value() -> impl Strategy<Value = HeaderValue> {
+        prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..80)
+                .prop_filter_map("not a field value", |b| HeaderValue::from_bytes(&b).ok()),
+            r"(( ?(10\.0\.0\.[0-9]|203\.0\.113\.[0-9]|::1|\[::1\]:80|x|)),){0,6}"
+                .prop_filter_map("not a field value", |s| HeaderValue::from_str(&s).ok()),
+        ]
+    }
+
+    fn trusted() -> Vec<IpNet> {
+        vec!["10.0.0.0/24".parse().unwrap()]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        // ACC-01: any X-Forwarded-For lines never panic, and the client is
+        // the peer or an address that one entry spells out.
+        #[test]
+        fn acc_01_any_forwarded_for_is_safe(
+            lines in proptest::collection::vec(value(), 0..4),
+            peer_trusted in any::<bool>(),
+        ) {
+            let peer: IpAddr = if peer_trusted { "10.0.0.5" } else { "192.0.2.9" }.parse().unwrap();
+            let mut headers = HeaderMap::new();
+            for line in &lines {
+                headers.append("x-forwarded-for", line.clone());
+            }
+            let client = client_ip(peer, &headers, &trusted());
+            let spelled = lines.iter().filter_map(|l| l.to_str().ok()).flat_map(|l| l.split(','));
+            let named = spelled.filter_map(|e| e.trim().parse::<IpAddr>().ok()).any(|ip| ip == client);
+            prop_assert!(client == peer || (peer_trusted && named), "{client} from {lines:?}");
+        }
+
+        // ACC-01: whatever the client writes before it, on its own lines or
+        // on the proxy's, the entry the trusted proxy appended decides.
+        #[test]
+        fn acc_01_appended_entry_decides(
+            written in proptest::collection::vec(value(), 0..3),
+            own_line in any::<bool>(),
+            last in 0u8..=255,
+        ) {
+            let real: IpAddr = format!("203.0.113.{last}").parse().unwrap();
+            let mut headers = HeaderMap::new();
+            let (prefix, lines) = match written.split_last() {
+                Some((tail, rest)) if !own_line => (Some(tail), rest),
+                _ => (None, &written[..]),
+            };
+            for line in lines {
+                headers.append("x-forwarded-for", line.clone());
+            }
+            let appended = match prefix {
+                Some(p) => [p.as_bytes(), b", ", real.to_string().as_bytes()].concat(),
+                None => real.to_string().into_bytes(),
+            };
+            headers.append("x-forwarded-for", HeaderValue::from_bytes(&appended).unwrap());
+            let peer: IpAddr = "10.0.0.5".parse().unwrap();
+            prop_assert_eq!(client_ip(peer, &headers, &trusted()), real);
+        }
     }
 }

@@ -25,10 +25,11 @@ pub enum Counter {
     AuthFailures,
     AuthLockouts,
     RateLimited,
+    Shed,
 }
 
 impl Counter {
-    const ALL: [(Self, &'static str, &'static str); 3] = [
+    const ALL: [(Self, &'static str, &'static str); 4] = [
         (
             Self::AuthFailures,
             "auth_failures_total",
@@ -44,6 +45,11 @@ impl Counter {
             "rate_limited_total",
             "Requests refused by a rate limit.",
         ),
+        (
+            Self::Shed,
+            "shed_total",
+            "Requests shed with 503 because a bounded queue was full.",
+        ),
     ];
 
     pub fn increment(self) {
@@ -51,7 +57,7 @@ impl Counter {
     }
 }
 
-static COUNTERS: [AtomicU64; 3] = [const { AtomicU64::new(0) }; 3];
+static COUNTERS: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
 
 /// Upper bounds of the latency histogram's buckets, in seconds.
 const BUCKETS: [f64; 12] = [

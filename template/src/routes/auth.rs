@@ -2,14 +2,15 @@
 use axum::{extract::State, http::StatusCode};
 use serde::{Deserialize, Serialize};
 use sqlx::{FromRow, Row};
+use tracing::Instrument;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use crate::{
-    auth::{ADMIN_SCOPES, Caller, Jail, OpaqueToken, USER_SCOPES, jail::Attempt},
+    auth::{ADMIN_SCOPES, Caller, Jail, OpaqueToken, USER_SCOPES, jail::Attempt, registration},
     db,
-    domain::{AccountEmail, Password},
+    domain::{AccountEmail, Password, TypedPassword},
     error::{ApiError, ApiResult, Problem},
     extract::Json,
     state::AppState,
@@ -20,22 +21,36 @@ pub fn public_router() -> OpenApiRouter<AppState> {
         .routes(routes!(register))
         .routes(routes!(login))
         .routes(routes!(refresh))
+        .routes(routes!(confirm))
 }
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(logout))
 }
 
-/// E-mail and password of an account.
+/// E-mail and password of a new account.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
     /// The account's e-mail address (case-insensitive).
     #[schema(value_type = String, format = Email, min_length = 3, max_length = 254)]
     email: AccountEmail,
-    /// At least 8 characters; long passphrases welcome.
+    /// At least 8 characters, not one of the commonest passwords; long
+    /// passphrases welcome.
     #[schema(value_type = String, format = Password, min_length = 8, max_length = 1024)]
     password: Password,
+}
+
+/// E-mail and password to log in with.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginCredentials {
+    /// The account's e-mail address (case-insensitive).
+    #[schema(value_type = String, format = Email, min_length = 3, max_length = 254)]
+    email: AccountEmail,
+    /// The account's password.
+    #[schema(value_type = String, format = Password, min_length = 8, max_length = 1024)]
+    password: TypedPassword,
 }
 
 /// The answer to every registration, whether or not the e-mail was taken.
@@ -72,11 +87,24 @@ pub struct RefreshRequest {
     refresh_token: String,
 }
 
+/// A token mailed to confirm an address.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmRequest {
+    /// The token from the confirmation mail.
+    #[schema(min_length = 1, max_length = 128)]
+    token: String,
+}
+
 const REGISTERED: &str =
     "If this address can be registered, its account is ready; log in to continue.";
+const CONFIRM_SENT: &str =
+    "If this address can be registered, a confirmation has been mailed to it.";
 
-/// Creates an account. The answer is the same whether or not the e-mail is
-/// already registered, so it cannot be used to find accounts (AUTH-04).
+/// Creates an account, or, when addresses are confirmed
+/// (`APP_VERIFY_EMAIL`), mails a token that creates it. The answer is the
+/// same whether or not the e-mail is already registered, so it cannot be
+/// used to find accounts (AUTH-04).
 #[utoipa::path(post, path = "/v1/auth/register", tag = "auth", request_body = Credentials,
     responses(
         (status = 202, description = "Registration accepted", body = Accepted),
@@ -89,27 +117,55 @@ async fn register(
     Json(body): Json<Credentials>,
 ) -> ApiResult<(StatusCode, axum::Json<Accepted>)> {
     // Hash first in every case, so both outcomes take the same time.
-    let hash = state.passwords.hash(body.password).await?;
-    sqlx::query(
-        "INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (email) DO NOTHING",
-    )
-    .bind(Uuid::new_v4())
-    .bind(body.email.as_str())
-    .bind(hash)
-    .bind(db::now())
-    .execute(&state.db)
-    .await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        axum::Json(Accepted {
-            message: REGISTERED,
-        }),
-    ))
+    let hash = state.passwords.hash(body.password)?.await?;
+    let message = match state.mailer.clone() {
+        None => {
+            registration::create(&state.db, &body.email, hash).await?;
+            REGISTERED
+        }
+        Some(mailer) => {
+            // After the answer: what it does depends on whether the address
+            // is taken, and its time must not tell.
+            tokio::spawn(
+                async move {
+                    registration::request(state.db, mailer.as_ref(), body.email, hash).await;
+                }
+                .instrument(tracing::Span::current()),
+            );
+            CONFIRM_SENT
+        }
+    };
+    Ok((StatusCode::ACCEPTED, axum::Json(Accepted { message })))
+}
+
+/// Confirms an address with the token mailed to it, creating the account
+/// with the password it was registered with.
+#[utoipa::path(post, path = "/v1/auth/confirm", tag = "auth", request_body = ConfirmRequest,
+    responses(
+        (status = 204, description = "Account created; log in to continue"),
+        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Unknown, used or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn confirm(
+    State(state): State<AppState>,
+    Json(body): Json<ConfirmRequest>,
+) -> ApiResult<StatusCode> {
+    if registration::confirm(&state.db, &body.token).await? {
+        tracing::info!(event = "auth.registration_confirmed");
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        tracing::warn!(
+            event = "auth.token_rejected",
+            reason = "unknown_confirmation_token"
+        );
+        Err(ApiError::Unauthorized)
+    }
 }
 
 /// Exchanges e-mail and password for a token pair, starting a new session.
-#[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = Credentials,
+#[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginCredentials,
     responses(
         (status = 200, description = "Logged in", body = TokenPair),
         (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
@@ -119,27 +175,54 @@ async fn register(
     ))]
 async fn login(
     State(state): State<AppState>,
-    Json(body): Json<Credentials>,
+    Json(body): Json<LoginCredentials>,
 ) -> ApiResult<axum::Json<TokenPair>> {
+    let TypedPassword(password) = body.password;
     let user: Option<Account> =
         sqlx::query_as("SELECT id, password_hash, is_admin, disabled FROM users WHERE email = $1")
             .bind(body.email.as_str())
             .fetch_optional(&state.db)
             .await?;
     // The password is checked in every case, so that unknown, wrong, locked
-    // and disabled all take the same time and look the same (AUTH-04). The
-    // jail counts the attempt while the hash runs, which hides its write.
+    // and disabled all take the same time and look the same (AUTH-04). When
+    // the hashing queue is full the attempt is shed here, before the jail
+    // counts it.
     let Some(account) = user else {
-        state.passwords.verify(body.password, None).await?;
+        state.passwords.verify(password, None)?.await?;
         tracing::warn!(event = "auth.login_failed", reason = "unknown");
         return Err(ApiError::Unauthorized);
     };
-    let (password_ok, attempt) = tokio::join!(
-        state
-            .passwords
-            .verify(body.password, Some(account.password_hash)),
-        state.jail.attempt(&state.db, account.id),
+    let verifying = state
+        .passwords
+        .verify(password, Some(account.password_hash))?;
+    // Judged in a task of its own (logging in the request's span): a
+    // request cut short (timeout, client gone) still settles the attempt
+    // the jail counted.
+    let judging = tokio::spawn(
+        judge(state.clone(), account.id, account.disabled, verifying)
+            .instrument(tracing::Span::current()),
     );
+    let admitted = judging.await.map_err(anyhow::Error::from)??;
+    if !admitted {
+        return Err(ApiError::Unauthorized);
+    }
+    let (user_id, is_admin) = (account.id, account.is_admin);
+    let refresh = OpaqueToken::generate()?;
+    let session_id = start_session(&state, user_id, &refresh).await?;
+    tracing::info!(event = "auth.login_succeeded", %user_id, %session_id);
+    let scope = if is_admin { ADMIN_SCOPES } else { USER_SCOPES };
+    token_pair(&state, user_id, session_id, scope, refresh)
+}
+
+/// Counts the attempt in the jail while the password is checked; true when
+/// the account may log in, whose jail is then reopened.
+async fn judge(
+    state: AppState,
+    user_id: Uuid,
+    disabled: bool,
+    verifying: impl Future<Output = anyhow::Result<bool>>,
+) -> ApiResult<bool> {
+    let (password_ok, attempt) = tokio::join!(verifying, state.jail.attempt(&state.db, user_id));
     let password_ok = password_ok?;
     let attempt = match attempt {
         Ok(attempt) => attempt,
@@ -147,32 +230,38 @@ async fn login(
         // same 401 as every failure, and the jail fails closed.
         Err(error) if password_ok => return Err(error.into()),
         Err(error) => {
-            tracing::error!(event = "auth.jail_failed", user_id = %account.id, %error);
+            tracing::error!(event = "auth.jail_failed", %user_id, %error);
             Attempt::Refused
         }
     };
-    if attempt == Attempt::Refused {
-        tracing::warn!(event = "auth.login_failed", reason = "locked", user_id = %account.id);
-        return Err(ApiError::Unauthorized);
-    }
-    if !password_ok {
-        tracing::warn!(event = "auth.login_failed", reason = "password", user_id = %account.id);
-        if let Attempt::Locking(window) = attempt {
-            tracing::warn!(event = "auth.locked", user_id = %account.id, seconds = window.as_secs());
+    let reason = match (attempt, password_ok, disabled) {
+        (Attempt::Refused, _, _) => "locked",
+        (Attempt::Locking(window), false, _) => {
+            tracing::warn!(event = "auth.locked", %user_id, seconds = window.as_secs());
             crate::http::Counter::AuthLockouts.increment();
+            "password"
         }
-        return Err(ApiError::Unauthorized);
-    }
-    if account.disabled {
-        tracing::warn!(event = "auth.login_failed", reason = "disabled", user_id = %account.id);
-        return Err(ApiError::Unauthorized);
-    }
-    let (user_id, is_admin) = (account.id, account.is_admin);
+        (_, false, _) => "password",
+        (_, true, true) => "disabled",
+        (_, true, false) => {
+            Jail::record_success(&state.db, user_id).await?;
+            return Ok(true);
+        }
+    };
+    tracing::warn!(event = "auth.login_failed", reason, %user_id);
+    Ok(false)
+}
+
+/// Live sessions one account may hold; a login past this ends the oldest,
+/// so that no one can pile up sessions (and refresh tokens) without bound.
+pub const MAX_SESSIONS: i64 = 10;
+
+/// Starts a session holding `refresh`, ending the account's oldest live
+/// sessions beyond `MAX_SESSIONS`.
+async fn start_session(state: &AppState, user_id: Uuid, refresh: &OpaqueToken) -> ApiResult<Uuid> {
     let session_id = Uuid::new_v4();
     let now = db::now();
-    let refresh = OpaqueToken::generate()?;
     let mut tx = state.db.begin().await?;
-    Jail::record_success(&mut tx, user_id).await?;
     sqlx::query(
         "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
     )
@@ -182,11 +271,25 @@ async fn login(
     .bind(now + state.tokens.refresh_ttl())
     .execute(&mut *tx)
     .await?;
-    store_refresh_token(&mut tx, &refresh, session_id).await?;
+    store_refresh_token(&mut tx, refresh, session_id).await?;
+    let ended = sqlx::query(
+        "UPDATE sessions SET revoked_at = $3 \
+         WHERE user_id = $1 AND revoked_at IS NULL AND id <> $2 AND id NOT IN ( \
+           SELECT id FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND id <> $2 \
+           ORDER BY created_at DESC, id DESC LIMIT $4)",
+    )
+    .bind(user_id)
+    .bind(session_id)
+    .bind(now)
+    .bind(MAX_SESSIONS - 1)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
     tx.commit().await?;
-    tracing::info!(event = "auth.login_succeeded", %user_id, %session_id);
-    let scope = if is_admin { ADMIN_SCOPES } else { USER_SCOPES };
-    token_pair(&state, user_id, session_id, scope, refresh)
+    if ended > 0 {
+        tracing::info!(event = "auth.sessions_ended", %user_id, count = ended, reason = "limit");
+    }
+    Ok(session_id)
 }
 
 /// What login needs of an account.
@@ -224,7 +327,9 @@ async fn refresh(
 ) -> ApiResult<axum::Json<TokenPair>> {
     let hash = OpaqueToken::hash(&body.refresh_token);
     let now = db::now();
-    let mut tx = state.db.begin().await?;
+    // It reads, then writes: two refreshes racing with one token must wait
+    // for each other, so the loser sees the token spent (JWT-03).
+    let mut tx = db::begin_write(&state.db).await?;
     let found: Option<(Uuid, Uuid, bool)> = sqlx::query_as(
         "SELECT s.id, s.user_id, u.is_admin \
          FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id JOIN users u ON u.id = s.user_id \
@@ -269,7 +374,7 @@ async fn refresh(
 }
 
 /// Ends the caller's session; its tokens stop working on the next request.
-#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", security(("bearer" = ["account"])),
     responses(
         (status = 204, description = "Logged out"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),

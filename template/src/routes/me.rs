@@ -31,10 +31,11 @@ pub struct Me {
 }
 
 /// Returns the caller's account.
-#[utoipa::path(get, path = "/v1/me", tag = "me", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/me", tag = "me", security(("bearer" = ["account"])),
     responses(
         (status = 200, description = "The caller's account", body = Me),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Token or application lacks the account scope", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<Me>> {
     let (id, email, created_at): (Uuid, String, OffsetDateTime) =

@@ -12,7 +12,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::{
-    auth::{require_api_key, require_auth},
+    auth::{require_api_key, require_app_scope, require_auth, scope},
     config::HttpSettings,
     http::rate_limit,
     openapi::ApiDoc,
@@ -22,9 +22,13 @@ use crate::{
 /// The API routes and their OpenAPI description, built together so the
 /// document cannot drift from what is served.
 pub fn router(state: AppState, http: &HttpSettings) -> OpenApiRouter {
+    let mut public = auth::public_router();
+    if http.require_api_key {
+        // Signing users up and in needs the calling application's `auth` scope (AUTH-08).
+        public = public.route_layer(middleware::from_fn(require_app_scope::<scope::Auth>));
+    }
     // Password guessing and token probing get a tighter budget (ACC-01).
-    let public =
-        auth::public_router().layer(rate_limit::per_minute(http.auth_rate_limit_per_minute));
+    let public = public.layer(rate_limit::per_minute(http.auth_rate_limit_per_minute));
     let protected = OpenApiRouter::new()
         .merge(auth::router())
         .merge(me::router())
@@ -33,7 +37,8 @@ pub fn router(state: AppState, http: &HttpSettings) -> OpenApiRouter {
         .merge(admin::router())
         .route_layer(middleware::from_fn_with_state(state.clone(), require_auth));
     let api = public.merge(protected);
-    // The application key is checked before the user's token (AUTH-08).
+    // The application key is checked before the user's token (AUTH-08); the
+    // routes for a signed-in user check its scopes in `Authorized<S>`.
     let api = if http.require_api_key {
         api.route_layer(middleware::from_fn_with_state(
             state.clone(),
@@ -59,4 +64,5 @@ pub const PUBLIC_PATHS: &[&str] = &[
     "/v1/auth/register",
     "/v1/auth/login",
     "/v1/auth/refresh",
+    "/v1/auth/confirm",
 ];

@@ -366,17 +366,35 @@ async fn fetch(state: &AppState, caller: &Caller, id: Uuid) -> ApiResult<Order> 
     row.open(&state.cipher)
 }
 
+/// A cursor is the base64 of the last order's creation time (Unix seconds,
+/// big-endian) and id. It is not signed: it only positions a listing that is
+/// scoped to the caller's own orders, so a crafted one shows nothing more.
+/// Decoding checks everything a crafted one could get wrong.
 fn encode_cursor(created_at: OffsetDateTime, id: Uuid) -> String {
     let mut bytes = created_at.unix_timestamp().to_be_bytes().to_vec();
     bytes.extend_from_slice(id.as_bytes());
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// Longest cursor accepted: 24 bytes are 32 characters (the documented 64
+/// leaves room).
+const MAX_CURSOR_LEN: usize = 64;
+/// 9999-12-31T23:59:59Z, the latest time every database here stores.
+const LATEST_CURSOR_SECS: i64 = 253_402_300_799;
+
 fn decode_cursor(cursor: &str) -> ApiResult<(OffsetDateTime, Uuid)> {
     let invalid = || ApiError::BadRequest("cursor is not one this service issued".into());
+    if cursor.len() > MAX_CURSOR_LEN {
+        return Err(invalid());
+    }
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
     let (secs, id) = bytes.split_at_checked(8).ok_or_else(invalid)?;
     let secs = i64::from_be_bytes(secs.try_into().map_err(|_| invalid())?);
+    // Issued cursors hold times from the Unix epoch to year 9999; others (a
+    // year before 0 cannot even be stored by SQLite) were never issued.
+    if !(0..=LATEST_CURSOR_SECS).contains(&secs) {
+        return Err(invalid());
+    }
     let time = OffsetDateTime::from_unix_timestamp(secs).map_err(|_| invalid())?;
     let id = Uuid::from_slice(id).map_err(|_| invalid())?;
     Ok((time, id))
@@ -392,5 +410,73 @@ mod tests {
         assert_eq!(decode_cursor(&encode_cursor(time, id)).unwrap(), (time, id));
         assert!(decode_cursor("not-a-cursor").is_err());
         assert!(decode_cursor("").is_err());
+    }
+
+    /// A cursor of `secs` and a random id, as a client could craft it.
+    fn crafted(secs: i64) -> String {
+        let mut bytes = secs.to_be_bytes().to_vec();
+        bytes.extend_from_slice(Uuid::new_v4().as_bytes());
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    // IN-04: crafted cursors are refused: before the epoch (year -1 could
+    // not be stored by SQLite: a 500), after year 9999, one id byte short or
+    // long, or longer than documented.
+    #[test]
+    fn in_04_crafted_cursors_refused() {
+        for secs in [-1, -62_198_755_200, i64::MIN, 253_402_300_800, i64::MAX] {
+            assert!(decode_cursor(&crafted(secs)).is_err(), "{secs}");
+        }
+        assert!(decode_cursor(&crafted(0)).is_ok());
+        assert!(decode_cursor(&crafted(LATEST_CURSOR_SECS)).is_ok());
+        let mut bytes = 0_i64.to_be_bytes().to_vec();
+        bytes.extend_from_slice(&[7; 15]);
+        assert!(decode_cursor(&URL_SAFE_NO_PAD.encode(&bytes)).is_err());
+        bytes.extend_from_slice(&[7; 2]);
+        assert!(decode_cursor(&URL_SAFE_NO_PAD.encode(&bytes)).is_err());
+        assert!(decode_cursor(&format!("{}A", crafted(0))).is_err());
+        assert!(decode_cursor(&"A".repeat(MAX_CURSOR_LEN + 4)).is_err());
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        // IN-04: any text is refused or decodes to a time the databases
+        // store (epoch to year 9999) and re-encodes to itself.
+        #[test]
+        fn in_04_any_cursor_is_refused_or_issuable(cursor in any::<String>()) {
+            check(&cursor)?;
+        }
+
+        // The same for any 0 to 40 bytes in base64, most of which decode.
+        #[test]
+        fn in_04_any_decoded_bytes_are_refused_or_issuable(
+            bytes in proptest::collection::vec(any::<u8>(), 0..40)
+        ) {
+            check(&URL_SAFE_NO_PAD.encode(bytes))?;
+        }
+
+        // And for every 24-byte cursor: every time and every id.
+        #[test]
+        fn in_04_any_time_is_refused_or_storable(secs in any::<i64>(), id in any::<u128>()) {
+            let mut bytes = secs.to_be_bytes().to_vec();
+            bytes.extend_from_slice(&id.to_be_bytes());
+            check(&URL_SAFE_NO_PAD.encode(bytes))?;
+        }
+    }
+
+    fn check(cursor: &str) -> Result<(), TestCaseError> {
+        if let Ok((time, id)) = decode_cursor(cursor) {
+            prop_assert!((0..=9999).contains(&time.year()), "{time}");
+            prop_assert_eq!(encode_cursor(time, id), cursor);
+        }
+        Ok(())
     }
 }

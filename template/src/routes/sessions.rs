@@ -46,10 +46,11 @@ pub struct SessionList {
 }
 
 /// Lists the caller's live sessions.
-#[utoipa::path(get, path = "/v1/me/sessions", tag = "sessions", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/me/sessions", tag = "sessions", security(("bearer" = ["account"])),
     responses(
         (status = 200, description = "Live sessions", body = SessionList),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Token or application lacks the account scope", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn list_sessions(
     State(state): State<AppState>,
@@ -77,11 +78,12 @@ async fn list_sessions(
 }
 
 /// Ends one of the caller's sessions; its tokens stop working on the next request.
-#[utoipa::path(delete, path = "/v1/me/sessions/{id}", tag = "sessions", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/v1/me/sessions/{id}", tag = "sessions", security(("bearer" = ["account"])),
     params(("id" = Uuid, Path, description = "Session id")),
     responses(
         (status = 204, description = "Session ended"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Token or application lacks the account scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such session of the caller", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn delete_session(

@@ -39,16 +39,53 @@ async fn acc_01_auth_endpoints_are_rate_limited() {
     assert!(metrics.contains("rate_limited_total") && metrics.contains("auth_failures_total"));
 }
 
-// ACC-01/AUTH-03: rotating X-Forwarded-For from an untrusted peer does not
-// buy a fresh budget.
+// ACC-01/AUTH-03: rotating X-Forwarded-For does not buy a fresh budget. From
+// a peer that is no trusted proxy the header is ignored; through a trusted
+// proxy only the address the proxy appended counts, not the entries the client
+// wrote on its left. The test client connects from loopback: a stranger to
+// the first service, the proxy of the second.
 #[tokio::test]
 async fn acc_01_rotating_forwarded_for_does_not_escape_the_limit() {
-    let app = spawn_app_with(&[("APP_AUTH_RATE_LIMIT_PER_MINUTE", "3")]).await;
-    for n in 0..3 {
-        let response = login_from(&app, Some(&format!("198.51.100.{n}"))).await;
-        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let limit = ("APP_AUTH_RATE_LIMIT_PER_MINUTE", "3");
+    let stranger = spawn_app_with(&[limit, ("APP_TRUSTED_PROXIES", "10.0.0.0/8")]).await;
+    let proxied = spawn_app_with(&[limit, ("APP_TRUSTED_PROXIES", "127.0.0.1/32, ::1/128")]).await;
+    for (app, client) in [(&stranger, ""), (&proxied, ", 203.0.113.7")] {
+        for n in 0..3 {
+            let response = login_from(app, Some(&format!("198.51.100.{n}{client}"))).await;
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{n}{client}");
+        }
+        let response = login_from(app, Some(&format!("198.51.100.200{client}"))).await;
+        assert_problem(response, StatusCode::TOO_MANY_REQUESTS).await;
     }
-    let response = login_from(&app, Some("198.51.100.200")).await;
+    // The proxy's header was read: another client behind it has its own budget.
+    let other = login_from(&proxied, Some("198.51.100.200, 203.0.113.8")).await;
+    assert_eq!(other.status(), StatusCode::UNAUTHORIZED);
+}
+
+// ACC-01: an IPv6 client is counted by its /64, whichever of its addresses it
+// uses, and an IPv4 client the same whether its address arrives plain or
+// IPv4-mapped; the next /64 has a budget of its own.
+#[tokio::test]
+async fn acc_01_one_ipv6_64_shares_one_budget() {
+    let app = spawn_app_with(&[
+        ("APP_AUTH_RATE_LIMIT_PER_MINUTE", "3"),
+        ("APP_TRUSTED_PROXIES", "127.0.0.1/32, ::1/128"),
+    ])
+    .await;
+    for address in ["2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:a:b:c:d"] {
+        let response = login_from(&app, Some(address)).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{address}");
+    }
+    let response = login_from(&app, Some("2001:db8:1:2:ffff::9")).await;
+    assert_problem(response, StatusCode::TOO_MANY_REQUESTS).await;
+    let next = login_from(&app, Some("2001:db8:1:3::1")).await;
+    assert_eq!(next.status(), StatusCode::UNAUTHORIZED);
+
+    for address in ["198.51.100.9", "::ffff:198.51.100.9", "198.51.100.9"] {
+        let response = login_from(&app, Some(address)).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{address}");
+    }
+    let response = login_from(&app, Some("::ffff:198.51.100.9")).await;
     assert_problem(response, StatusCode::TOO_MANY_REQUESTS).await;
 }
 

@@ -4,7 +4,7 @@ use uuid::Uuid;
 
 use {{crate_name}}::auth::application::{self, IssuedKey};
 
-use crate::helpers::{TestApp, assert_problem, logs, spawn_app_with};
+use crate::helpers::{PASSWORD, TestApp, assert_problem, logs, spawn_app_with};
 
 async fn keyed_app() -> TestApp {
     spawn_app_with(&[("APP_REQUIRE_API_KEY", "true")]).await
@@ -17,7 +17,7 @@ async fn issue(app: &TestApp, name: &str, scopes: &[&str]) -> IssuedKey {
         .unwrap()
 }
 
-const ALL_SCOPES: &[&str] = &["orders:read", "orders:write", "admin"];
+const ALL_SCOPES: &[&str] = &["auth", "account", "orders:read", "orders:write", "admin"];
 
 // AUTH-08: with keys required, a request without a valid key in the header
 // is refused with 401 before anything else, the health checks excepted; the
@@ -84,10 +84,11 @@ async fn auth_08_requests_need_a_valid_api_key() {
 #[tokio::test]
 async fn auth_08_keys_bound_what_an_application_may_call() {
     let mut app = keyed_app().await;
+    let web = issue(&app, "web", ALL_SCOPES).await;
+    app.use_api_key(&web.key);
+    let (user, admin) = (app.user().await, app.admin().await);
     let reader = issue(&app, "dashboard", &["orders:read"]).await;
     app.use_api_key(&reader.key);
-    let user = app.user().await;
-    let admin = app.admin().await;
     assert_eq!(
         app.call(Method::GET, "/v1/me/orders", &user).await.status(),
         StatusCode::OK
@@ -106,6 +107,98 @@ async fn auth_08_keys_bound_what_an_application_may_call() {
         app.create_order(&user, &order).await.status(),
         StatusCode::CREATED
     );
+}
+
+// AUTH-08: no route is outside the scopes: with a key given only
+// `orders:read`, every operation of the contract that does not need
+// `orders:read` is 403 for an administrator, whose token carries every user
+// scope; so are the account routes (`account`) and registering, logging in
+// and refreshing (`auth`). A key given those scopes gets through.
+#[tokio::test]
+async fn auth_08_every_route_needs_an_application_scope() {
+    let mut app = keyed_app().await;
+    let web = issue(&app, "web", ALL_SCOPES).await;
+    app.use_api_key(&web.key);
+    let admin = app.admin().await;
+    let doc: Value = app.admin_get("/openapi.json").await.json().await.unwrap();
+    let reader = issue(&app, "dashboard", &["orders:read"]).await;
+    app.use_api_key(&reader.key);
+    let mut refused = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let concrete = path.replace("{id}", &Uuid::new_v4().to_string());
+        for (method, operation) in item.as_object().unwrap() {
+            if operation["security"][0].get("api_key").is_none() {
+                continue; // the health checks
+            }
+            let needs = &operation["security"][0]["bearer"];
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let response = app
+                .authed(method.clone(), &concrete, &admin)
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap();
+            if *needs == json!(["orders:read"]) {
+                assert_ne!(response.status(), StatusCode::FORBIDDEN, "{method} {path}");
+            } else {
+                assert_problem(response, StatusCode::FORBIDDEN).await;
+                refused += 1;
+            }
+        }
+    }
+    assert!(refused >= 10, "only {refused} operations refused");
+
+    let session = format!("/v1/me/sessions/{}", Uuid::new_v4());
+    let refresh = json!({ "refresh_token": admin.refresh_token });
+    let credentials = json!({ "email": admin.email, "password": PASSWORD });
+    let signed_in = [
+        (Method::GET, "/v1/me"),
+        (Method::GET, "/v1/me/sessions"),
+        (Method::DELETE, session.as_str()),
+        (Method::POST, "/v1/auth/logout"),
+    ];
+    let signing_in = [
+        ("/v1/auth/register", &credentials),
+        ("/v1/auth/login", &credentials),
+        ("/v1/auth/refresh", &refresh),
+    ];
+    for (method, path) in &signed_in {
+        let response = app.call(method.clone(), path, &admin).await;
+        let problem = assert_problem(response, StatusCode::FORBIDDEN).await;
+        assert!(problem["detail"].as_str().unwrap().contains("`account`"));
+    }
+    for (path, body) in signing_in {
+        let problem = assert_problem(app.post_json(path, body).await, StatusCode::FORBIDDEN).await;
+        assert!(
+            problem["detail"].as_str().unwrap().contains("`auth`"),
+            "{path}"
+        );
+    }
+
+    let client = issue(&app, "mobile", &["auth", "account"]).await;
+    app.use_api_key(&client.key);
+    for (method, path, status) in [
+        (Method::GET, "/v1/me", StatusCode::OK),
+        (Method::GET, "/v1/me/sessions", StatusCode::OK),
+        (Method::DELETE, session.as_str(), StatusCode::NOT_FOUND),
+        (Method::POST, "/v1/auth/logout", StatusCode::NO_CONTENT),
+    ] {
+        let response = app.call(method.clone(), path, &admin).await;
+        assert_eq!(response.status(), status, "{method} {path}");
+    }
+    for (path, status) in [
+        ("/v1/auth/register", StatusCode::ACCEPTED),
+        ("/v1/auth/login", StatusCode::OK),
+    ] {
+        assert_eq!(
+            app.post_json(path, &credentials).await.status(),
+            status,
+            "{path}"
+        );
+    }
+    let user = app.user().await;
+    let refreshed = app.refresh(&json!(user.refresh_token)).await;
+    assert_eq!(refreshed.status(), StatusCode::OK);
 }
 
 // AUTH-08/OPS-05: only an administrator disables an application, and a

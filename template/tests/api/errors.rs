@@ -131,3 +131,40 @@ async fn acc_04_no_files_are_served() {
         assert!(!body.to_string().contains("APP_JWT_SECRET"), "{path}");
     }
 }
+
+// IN-04: a body that is not JSON is a 400 even when a field before the
+// syntax error would also fail validation (a 422 before); a well-formed
+// body with an invalid field is still a 422.
+#[tokio::test]
+async fn in_04_json_syntax_errors_are_400_before_validation() {
+    let app = spawn_app().await;
+    let post = |path: &'static str, body: &'static str| {
+        app.client
+            .post(app.url(path))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    for path in ["/v1/auth/register", "/v1/auth/login"] {
+        for broken in [
+            r#"{"email":"a@example.com","password":"x",}"#,
+            r#"{"email":"not an address","password":"x""#,
+            r#"{"email":"not an address",,"password":"x"}"#,
+            r#"{"email":"not an address","password":"\q"}"#,
+            r#"{"email":"not an address","password":"x"}}"#,
+            r#"{"email":"not an address","password":"x"} {}"#,
+            r#"{"email":"not an address","password":"x","#,
+            r#"{"email":"not an address","password":'x'}"#,
+        ] {
+            let response = post(path, broken).await.unwrap();
+            assert_eq!(
+                response.status(),
+                StatusCode::BAD_REQUEST,
+                "{path} {broken}"
+            );
+            assert_problem(response, StatusCode::BAD_REQUEST).await;
+        }
+        let invalid = post(path, r#"{"email":"not an address","password":"x"}"#);
+        assert_problem(invalid.await.unwrap(), StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+}

@@ -164,3 +164,55 @@ async fn ops_01_request_ids_are_kept_or_replaced() {
         assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
     }
 }
+
+/// The `Access-Control-*` headers of a response, by name.
+fn cors_headers(response: &Response) -> Vec<String> {
+    response
+        .headers()
+        .keys()
+        .map(|name| name.as_str().to_owned())
+        .filter(|name| name.starts_with("access-control-"))
+        .collect()
+}
+
+// OUT-11: with CORS on, an unlisted origin gets no CORS header at all, on a
+// preflight or a plain request, while a listed one gets the full set.
+#[tokio::test]
+async fn out_11_unlisted_origins_get_no_cors_headers() {
+    let app = spawn_app_with(&[("APP_CORS_ALLOWED_ORIGINS", "https://app.example.com")]).await;
+    let preflight = |origin: &'static str| {
+        send(&app, Method::OPTIONS, "/v1/me", move |r| {
+            r.header("origin", origin)
+                .header("access-control-request-method", "GET")
+                .header("access-control-request-headers", "authorization")
+        })
+    };
+    let listed = preflight("https://app.example.com").await;
+    let granted = cors_headers(&listed);
+    for name in [
+        "access-control-allow-origin",
+        "access-control-allow-methods",
+        "access-control-allow-headers",
+    ] {
+        assert!(granted.iter().any(|g| g == name), "{name}: {granted:?}");
+    }
+    for origin in [
+        "https://evil.example",
+        "null",
+        "https://app.example.com.evil",
+    ] {
+        let refused = preflight(origin).await;
+        assert_eq!(cors_headers(&refused), Vec::<String>::new(), "{origin}");
+        let plain = send(&app, Method::GET, "/healthz", |r| {
+            r.header("origin", origin)
+        })
+        .await;
+        assert_eq!(plain.status(), StatusCode::OK);
+        assert_eq!(cors_headers(&plain), Vec::<String>::new(), "{origin}");
+    }
+    let listed = send(&app, Method::GET, "/healthz", |r| {
+        r.header("origin", "https://app.example.com")
+    })
+    .await;
+    assert!(cors_headers(&listed).contains(&"access-control-expose-headers".to_owned()));
+}

@@ -17,7 +17,7 @@ use {{crate_name}}::{
     telemetry,
 };
 // For the jail's tests, which count attempts the way a login does.
-pub use {{crate_name}}::auth::jail::{Attempt, Jail};
+pub use {{crate_name}}::auth::jail::{Attempt, Jail, MAX_FAILURES};
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
@@ -310,15 +310,20 @@ impl TestApp {
     /// A logged-in administrator, created as `create-admin` does.
     pub async fn admin(&self) -> TestUser {
         let email = format!("admin-{}@example.com", uuid::Uuid::new_v4());
+        self.create_admin(&email).await;
+        self.log_in(&email).await
+    }
+
+    /// Does what `create-admin` does for `email`, with password `PASSWORD`.
+    pub async fn create_admin(&self, email: &str) {
         upsert_admin(
             &self.db,
             &Passwords::new(1).await.unwrap(),
-            &Email::try_from(email.clone()).unwrap(),
+            &Email::try_from(email.to_owned()).unwrap(),
             Password::try_from(PASSWORD.to_owned()).unwrap(),
         )
         .await
         .unwrap();
-        self.log_in(&email).await
     }
 
     pub async fn log_in(&self, email: &str) -> TestUser {

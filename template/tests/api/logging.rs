@@ -1,7 +1,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-use crate::helpers::{PASSWORD, logs, spawn_app};
+use crate::helpers::{PASSWORD, logs, spawn_app, spawn_app_with};
 
 /// The log lines of the request with `request_id`.
 fn lines_of(request_id: &str) -> Vec<Value> {
@@ -87,4 +87,48 @@ async fn out_10_logs_hold_no_secrets() {
         !logged.contains("access_token="),
         "the query string reached the logs"
     );
+}
+
+/// The line of `event` in the request with `request_id`.
+fn event_line(request_id: &str, event: &str) -> Value {
+    lines_of(request_id)
+        .into_iter()
+        .find(|line| line["fields"]["event"] == event)
+        .unwrap_or_else(|| panic!("no {event} for {request_id}: {}", logs()))
+}
+
+// OPS-02: security events name the client, as resolved behind trusted
+// proxies (not the proxy's address), through the request span.
+#[tokio::test]
+async fn ops_02_security_events_carry_the_client() {
+    let app = spawn_app_with(&[
+        ("APP_TRUSTED_PROXIES", "127.0.0.1/32"),
+        ("APP_AUTH_RATE_LIMIT_PER_MINUTE", "2"),
+    ])
+    .await;
+    let user = app.user().await;
+    let login = |client: &'static str, request_id: &str| {
+        app.client
+            .post(app.url("/v1/auth/login"))
+            .header("x-forwarded-for", client)
+            .header("x-request-id", request_id)
+            .json(&serde_json::json!({ "email": user.email, "password": "not the password" }))
+            .send()
+    };
+    let failed = uuid::Uuid::new_v4().to_string();
+    let response = login("198.51.100.7", &failed).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let line = event_line(&failed, "auth.login_failed");
+    assert_eq!(line["span"]["client"], "198.51.100.7", "{line}");
+
+    let limited = uuid::Uuid::new_v4().to_string();
+    for _ in 0..2 {
+        login("203.0.113.9", &uuid::Uuid::new_v4().to_string())
+            .await
+            .unwrap();
+    }
+    let response = login("203.0.113.9", &limited).await.unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let line = event_line(&limited, "ratelimit.exceeded");
+    assert_eq!(line["span"]["client"], "203.0.113.9", "{line}");
 }

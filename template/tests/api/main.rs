@@ -3,11 +3,13 @@
 //! they prove.
 mod access;
 mod admin;
+mod admin_listener;
 mod applications;
 mod auth;
 mod classification;
 mod encryption;
 mod errors;
+mod flood;
 mod headers;
 mod health;
 mod helpers;
@@ -17,6 +19,9 @@ mod logging;
 mod migrations;
 mod openapi;
 mod orders;
+mod query_credentials;
+mod refresh;
+mod registration;
 mod sessions;
 mod shutdown;
 mod transport;

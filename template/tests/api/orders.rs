@@ -320,6 +320,61 @@ async fn listing_pages_through_every_order_once() {
     assert!(seen.windows(2).all(|w| w[0].0 >= w[1].0), "newest first");
 }
 
+// IN-04: crafted cursors are 400s on either database: times before the
+// epoch (year -1 was a 500 on SQLite, which cannot store it), after year
+// 9999, the extremes of the encoding, ids a byte short or long, text that is
+// not base64 or is longer than documented. A genuine cursor still pages.
+#[tokio::test]
+async fn in_04_crafted_cursors_are_400() {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    let app = spawn_app().await;
+    let user = app.user().await;
+    for _ in 0..2 {
+        app.create_order(&user, &json!({ "item": "tea", "quantity": 1 }))
+            .await;
+    }
+    let cursor = |secs: i64, id: &[u8]| {
+        let bytes = [&secs.to_be_bytes()[..], id].concat();
+        URL_SAFE_NO_PAD.encode(bytes)
+    };
+    let id = uuid::Uuid::new_v4();
+    let id = id.as_bytes();
+    let crafted = [
+        cursor(-62_198_755_200, id),
+        cursor(-1, id),
+        cursor(i64::MIN, id),
+        cursor(253_402_300_800, id),
+        cursor(i64::MAX, id),
+        cursor(1_700_000_000, &id[..15]),
+        cursor(1_700_000_000, &[&id[..], &[0]].concat()),
+        cursor(1_700_000_000, &[]),
+        format!("{}=", cursor(1_700_000_000, id)),
+        "!!!!".to_owned(),
+        "A".repeat(65),
+    ];
+    for forged in &crafted {
+        let response = app
+            .call(
+                Method::GET,
+                &format!("/v1/me/orders?cursor={forged}"),
+                &user,
+            )
+            .await;
+        let problem = assert_problem(response, StatusCode::BAD_REQUEST).await;
+        assert!(
+            problem["detail"].as_str().unwrap().contains("cursor"),
+            "{forged}"
+        );
+    }
+    let first = app.get_json("/v1/me/orders?limit=1", &user).await;
+    let next = first["next_cursor"].as_str().unwrap();
+    let second = app
+        .get_json(&format!("/v1/me/orders?limit=1&cursor={next}"), &user)
+        .await;
+    assert_eq!(second["items"].as_array().unwrap().len(), 1);
+    assert_ne!(second["items"][0]["id"], first["items"][0]["id"]);
+}
+
 // IN-04: limit outside 1..=100 and forged cursors are 400s.
 #[tokio::test]
 async fn in_04_bad_paging_parameters_are_400() {
@@ -396,29 +451,93 @@ async fn proc_04_external_entities_are_never_fetched() {
     fetched.abort();
 }
 
-// PROC-10: input is data, never code: template, shell and expression syntax
-// is stored and returned verbatim.
+// PROC-10: input is data, never code. Template, format-string, shell, SQL,
+// script, escape and path syntax is stored and returned byte for byte, on
+// every way in (JSON, XML, PATCH) and out (the answer, GET, the listing, the
+// database row): any layer that evaluated, escaped, trimmed or rewrote text
+// would change some of these.
 #[tokio::test]
 async fn proc_10_input_is_never_evaluated() {
     let app = spawn_app().await;
     let user = app.user().await;
-    for text in [
-        "${7*7}",
-        "$(id)",
-        "`id`",
-        "<%= 7*7 %>",
-        "__proto__",
-        "${jndi:ldap://127.0.0.1/x}",
-    ] {
-        let order: Value = app
-            .create_order(&user, &json!({ "item": text, "quantity": 1, "note": text }))
+    let payloads = [
+        // Liquid and Jinja delimiters, their second character escaped (`\x7b`
+        // and `\x25`) so that the template engine generating this file
+        // leaves them be.
+        "{\x7b7*7}} {\x25 raw %} ${7*7} #{7*7} <%= 7*7 %> @(7*7) ~[7*7]",
+        "{\x7bconstructor.constructor('return process')()}} {\x7bconfig.items()}}",
+        "%s%s%n%x%p %1$s {0} {} {:?} {name}",
+        "$(id) `id` ; ls -la | cat /etc/passwd && rm -rf / #",
+        "${jndi:ldap://127.0.0.1/x} ${env:HOME} $HOME %PATH%",
+        "x'); DROP TABLE orders; -- \" OR \"1\"=\"1 /* */",
+        "<script>alert(1)</script> &amp; &lt; &#x41; ]]> <![CDATA[",
+        r"\u0041 \x41 \n \\ \0 %41%0d%0a +%20",
+        "../../etc/passwd ..\\..\\windows __proto__ {\"$gt\":\"\"}",
+        "=cmd|' /C calc'!A0 @SUM(1+1) -2+3",
+        "  padded  \r\nsecond line\twith a tab\n",
+    ];
+    let mut ids = Vec::new();
+    for text in payloads {
+        let body = json!({ "item": "tea", "quantity": 1, "note": text });
+        let created: Value = app.create_order(&user, &body).await.json().await.unwrap();
+        assert_eq!(created["note"], text);
+        let path = format!("/v1/me/orders/{}", created["id"].as_str().unwrap());
+        let patched: Value = app
+            .authed(Method::PATCH, &path, &user)
+            .json(&json!({ "item": text, "shipping_address": text }))
+            .send()
             .await
+            .unwrap()
             .json()
             .await
             .unwrap();
         assert_eq!(
-            (order["item"].as_str(), order["note"].as_str()),
-            (Some(text), Some(text))
+            (&patched["item"], &patched["shipping_address"]),
+            (&json!(text), &json!(text))
         );
+        let fetched = app.get_json(&path, &user).await;
+        assert_eq!(fetched, patched);
+        let xml = app
+            .post_xml(
+                &user,
+                format!(
+                    "<order><item>{}</item><quantity>2</quantity></order>",
+                    xml_escape(text)
+                ),
+            )
+            .await;
+        assert_eq!(xml.status(), StatusCode::CREATED, "{text:?}");
+        let from_xml: Value = xml.json().await.unwrap();
+        assert_eq!(from_xml["item"], text);
+        ids.extend([created["id"].clone(), from_xml["id"].clone()]);
     }
+    let stored: Vec<(String, Option<String>)> = sqlx::query_as("SELECT item, note FROM orders")
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
+    for text in payloads {
+        assert!(
+            stored.contains(&(text.to_owned(), Some(text.to_owned()))),
+            "{text:?}"
+        );
+        assert!(stored.contains(&(text.to_owned(), None)), "{text:?}");
+    }
+    let page = app.get_json("/v1/me/orders?limit=100", &user).await;
+    let listed: Vec<&Value> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| &o["id"])
+        .collect();
+    assert_eq!(listed.len(), ids.len());
+    assert!(ids.iter().all(|id| listed.contains(&id)));
+}
+
+/// `text` as XML character data: markup characters as references, and a
+/// carriage return as one too, since XML turns a bare one into a line feed.
+fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('\r', "&#13;")
 }

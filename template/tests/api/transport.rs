@@ -1,4 +1,4 @@
-use std::{sync::Arc, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use reqwest::StatusCode;
 use rustls::pki_types::{CertificateDer, ServerName};
@@ -13,13 +13,124 @@ use crate::{
 };
 
 /// Reads until the server closes the connection or `limit` passes.
-async fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> Option<Vec<u8>> {
+pub async fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> Option<Vec<u8>> {
     let mut received = Vec::new();
     tokio::time::timeout(limit, stream.read_to_end(&mut received))
         .await
         .ok()?
         .ok()?;
     Some(received)
+}
+
+/// Sends `request` as raw bytes and returns what came back before the
+/// server closed the connection (or 10 s passed). The write runs beside
+/// the read: a server that refuses a huge head early stops reading it, and
+/// the rest of the write then fails, which is fine.
+pub async fn exchange(addr: SocketAddr, request: Vec<u8>) -> String {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    let write = tokio::spawn(async move {
+        let _ = writer.write_all(&request).await;
+        writer
+    });
+    let mut received = Vec::new();
+    // An error after the answer (a reset, as unread bytes remained) keeps
+    // what was read before it.
+    let _ = tokio::time::timeout(Duration::from_secs(10), reader.read_to_end(&mut received)).await;
+    drop(write.await);
+    String::from_utf8_lossy(&received).into_owned()
+}
+
+/// A request head of about `size` bytes: one long header, then more unless
+/// `finished` is false.
+pub fn head_of(size: usize, finished: bool) -> Vec<u8> {
+    let mut head = b"GET /healthz HTTP/1.1\r\nhost: test\r\nconnection: close\r\nx-big: ".to_vec();
+    head.resize(size, b'a');
+    if finished {
+        head.extend(b"\r\n\r\n");
+    }
+    head
+}
+
+// IN-04: request heads are bounded (16 KiB), far below hyper's 400 kB
+// default: a 420 kB header gets 431 and the connection is closed, while a
+// head of a few kilobytes is served as ever.
+#[tokio::test]
+async fn in_04_oversized_heads_are_refused() {
+    let app = spawn_app_with(&[]).await;
+    let response = exchange(app.api_addr, head_of(420 * 1024, true)).await;
+    assert!(response.starts_with("HTTP/1.1 431"), "{response:.200}");
+    let response = exchange(app.api_addr, head_of(8 * 1024, true)).await;
+    assert!(response.starts_with("HTTP/1.1 200"), "{response:.200}");
+    let big_cookie = "c".repeat(12 * 1024);
+    let response = app
+        .client
+        .get(app.url("/healthz"))
+        .header("cookie", big_cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+// IN-04: an unfinished head that outgrows the bound is refused as soon as it
+// does, long before the header deadline, so a crowd of them cannot each
+// hold hundreds of kilobytes for the deadline's length.
+#[tokio::test]
+async fn in_04_unfinished_large_head_is_cut_off_early() {
+    let app = spawn_app_with(&[("APP_HEADER_READ_TIMEOUT_SECS", "60")]).await;
+    let started = std::time::Instant::now();
+    let response = exchange(app.api_addr, head_of(100 * 1024, false)).await;
+    assert!(response.starts_with("HTTP/1.1 431"), "{response:.200}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "held for {:?}",
+        started.elapsed()
+    );
+}
+
+// IN-08: RFC 9112 §3.2: an HTTP/1.1 request without Host, with two, or with
+// one that is not a valid host[:port] gets a 400 problem; a valid one,
+// bracketed IPv6 included, and an HTTP/1.0 request without one are served.
+#[tokio::test]
+async fn in_08_host_must_be_one_valid_value() {
+    let app = spawn_app_with(&[]).await;
+    let request = |version: &str, hosts: &[&str]| {
+        let lines: String = hosts.iter().map(|h| format!("host: {h}\r\n")).collect();
+        format!("GET /healthz HTTP/{version}\r\n{lines}connection: close\r\n\r\n").into_bytes()
+    };
+    for hosts in [
+        &[][..],
+        &["a", "a"],
+        &["a", "b"],
+        &["a b"],
+        &["user@example.com"],
+        &["example.com:80:80"],
+        &["example.com/x"],
+        &["[::1"],
+    ] {
+        let response = exchange(app.api_addr, request("1.1", hosts)).await;
+        assert!(
+            response.starts_with("HTTP/1.1 400"),
+            "{hosts:?}: {response}"
+        );
+        assert!(response.contains("application/problem+json"), "{response}");
+    }
+    for (version, hosts) in [
+        ("1.1", &["localhost"][..]),
+        ("1.1", &["127.0.0.1:8080"]),
+        ("1.1", &["[::1]:8080"]),
+        ("1.1", &[""]),
+        ("1.0", &[]),
+    ] {
+        let response = exchange(app.api_addr, request(version, hosts)).await;
+        assert!(response.contains(" 200 OK"), "{hosts:?}: {response}");
+    }
+    // An absolute-form target carries its own authority; Host still counts.
+    let absolute =
+        b"GET http://localhost/healthz HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n";
+    let response = exchange(app.api_addr, absolute.to_vec()).await;
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
 }
 
 // IN-04: a client that never finishes its headers is cut off (slow loris).
@@ -123,26 +234,7 @@ async fn acc_02_serves_tls_12_and_13() {
 #[tokio::test]
 async fn in_04_http2_is_not_served() {
     let app = spawn_app_with(&[]).await;
-    let mut stream = TcpStream::connect(app.api_addr).await.unwrap();
-    let preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-    let empty_settings = [0, 0, 0, 4, 0, 0, 0, 0, 0];
-    stream
-        .write_all(&[&preface[..], &empty_settings].concat())
-        .await
-        .unwrap();
-    // An HTTP/2 server answers at once with its SETTINGS and keeps the
-    // connection open; an HTTP/1.1 one refuses the preface and closes.
-    let mut reply = [0; 64];
-    let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut reply))
-        .await
-        .expect("the connection was left open")
-        .unwrap_or(0);
-    let reply = &reply[..read];
-    assert!(
-        reply.is_empty() || reply.starts_with(b"HTTP/1.1 4"),
-        "expected an HTTP/1.1 refusal or a close, got {:02x?}",
-        &reply[..reply.len().min(24)]
-    );
+    assert_http2_refused(app.api_addr).await;
 
     let (app, root, _dir) = tls_app().await;
     let tls = tls_connect(&app, &root, &rustls::version::TLS13, &[b"h2", b"http/1.1"]).await;
@@ -180,4 +272,28 @@ fn tls11_client_hello() -> Vec<u8> {
     record.extend(u16::try_from(handshake.len()).unwrap().to_be_bytes());
     record.extend(handshake);
     record
+}
+
+/// Sends the HTTP/2 prior-knowledge preface to `addr`. An HTTP/2 server
+/// answers at once with its SETTINGS and keeps the connection open; an
+/// HTTP/1.1 one refuses the preface and closes.
+pub async fn assert_http2_refused(addr: SocketAddr) {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    let empty_settings = [0, 0, 0, 4, 0, 0, 0, 0, 0];
+    stream
+        .write_all(&[&preface[..], &empty_settings].concat())
+        .await
+        .unwrap();
+    let mut reply = [0; 64];
+    let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut reply))
+        .await
+        .expect("the connection was left open")
+        .unwrap_or(0);
+    let reply = &reply[..read];
+    assert!(
+        reply.is_empty() || reply.starts_with(b"HTTP/1.1 4"),
+        "expected an HTTP/1.1 refusal or a close, got {:02x?}",
+        &reply[..reply.len().min(24)]
+    );
 }
