@@ -52,8 +52,13 @@ pub async fn identify(
 /// where the proxies append. Entries further left were written by the client
 /// and are never believed (ACC-01): one that is not an address ends the walk
 /// at the last trusted hop, so garbage cannot pass for the proxy.
+///
+/// IPv4 addresses written IPv4-mapped (`::ffff:a.b.c.d`, as a dual-stack
+/// `[::]` listener reports IPv4 peers) are read as IPv4, so that they match
+/// IPv4 entries of the proxy and client lists.
 pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    let peer = peer.to_canonical();
     if !is_trusted(&peer) {
         return peer;
     }
@@ -67,7 +72,8 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr
         .collect();
     let mut nearest = peer;
     for hop in hops.into_iter().rev() {
-        match std::str::from_utf8(hop).map(|hop| hop.trim().parse::<IpAddr>()) {
+        let hop = std::str::from_utf8(hop).map(|hop| hop.trim().parse::<IpAddr>());
+        match hop.map(|ip| ip.map(|ip| ip.to_canonical())) {
             Ok(Ok(ip)) if is_trusted(&ip) => nearest = ip,
             Ok(Ok(ip)) => return ip,
             _ => break,
@@ -107,6 +113,22 @@ mod tests {
         );
         assert_eq!(client_ip(proxy, &HeaderMap::new(), &trusted), proxy);
         assert_eq!(client_ip(stranger, &spoofed, &[]), stranger);
+    }
+
+    // ACC-01/ACC-05: a dual-stack listener sees IPv4 peers IPv4-mapped; they
+    // still match IPv4 proxy entries, and the client comes out as IPv4.
+    #[test]
+    fn acc_01_ipv4_mapped_addresses_are_ipv4() {
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/24".parse().unwrap()];
+        let mapped_proxy: IpAddr = "::ffff:10.0.0.5".parse().unwrap();
+        let client: IpAddr = "192.0.2.7".parse().unwrap();
+        let forwarded = headers("::ffff:192.0.2.7, ::ffff:10.0.0.6");
+        assert_eq!(client_ip(mapped_proxy, &forwarded, &trusted), client);
+        let stranger: IpAddr = "::ffff:203.0.113.9".parse().unwrap();
+        assert_eq!(
+            client_ip(stranger, &forwarded, &trusted),
+            "203.0.113.9".parse::<IpAddr>().unwrap()
+        );
     }
 
     // ACC-01: whatever the client writes on the left, the address the proxy
