@@ -151,7 +151,7 @@ pub async fn upsert_admin(
     email: &Email,
     password: Password,
 ) -> anyhow::Result<()> {
-    let hash = passwords.hash(password)?.await?;
+    let hash = passwords.hash(passwords.ticket()?, password).await?;
     sqlx::query(
         "INSERT INTO users (id, email, password_hash, is_admin, created_at) VALUES ($1, $2, $3, TRUE, $4) \
          ON CONFLICT (email) DO UPDATE SET is_admin = TRUE, disabled = FALSE, password_hash = excluded.password_hash, \

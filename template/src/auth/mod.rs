@@ -12,7 +12,7 @@ pub use application::{CallingApp, require_api_key, require_app_scope};
 pub use caller::{Authorized, Caller, require_auth};
 pub use jail::Jail;
 pub use opaque::{OpaqueToken, random_bytes};
-pub use password::{Busy, Passwords};
+pub use password::{Busy, Passwords, Ticket};
 pub use token::{Claims, Tokens};
 
 /// Scopes granted to every user.

@@ -3,11 +3,14 @@
 //! every other request go first.
 //!
 //! Both the queue and the memory are bounded here, whatever starts the
-//! service: a few jobs may wait per thread, and past that a login or
-//! registration is shed at once with 503 and `Retry-After` (before the jail
-//! counts it); each thread hashes in one argon2 working area it allocates
-//! once and reuses, so memory stays at threads × 19 MiB instead of following
-//! the allocator's appetite for freed 19 MiB blocks.
+//! service. A login or registration first takes a `Ticket`, one of a few per
+//! thread, before any other work (its database lookup included); without
+//! one it is shed at once with 503 and `Retry-After`, so a flood costs
+//! little more than its parsing, other routes keep their database
+//! connections, and the jail never counts a shed attempt. Each thread hashes
+//! in one argon2 working area it allocates once and reuses, so memory stays
+//! at threads × 19 MiB instead of following the allocator's appetite for
+//! freed 19 MiB blocks.
 use std::{
     panic::AssertUnwindSafe,
     sync::{Arc, Mutex, mpsc},
@@ -18,25 +21,33 @@ use argon2::{
     Algorithm, Argon2, Block, Params, PasswordHash, Version,
     password_hash::phc::{Output, ParamsString, Salt},
 };
-use tokio::sync::oneshot;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
 use crate::domain::Password;
 
-/// Jobs that may wait for each hashing thread: at ~35 ms a hash, a queued
-/// login waits at most about a quarter of a second per thread's backlog.
+/// Requests that may wait for each hashing thread, besides the one it runs:
+/// at ~35 ms a hash, a login waits at most about a third of a second.
 pub const QUEUED_PER_THREAD: usize = 8;
 
 /// A job gets its thread's argon2 working memory.
 type Job = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
 
-/// Every hashing thread is busy and the queue is full: shed the request.
+/// Every ticket is taken: shed the request.
 #[derive(Debug, thiserror::Error)]
 #[error("password hashing is at capacity")]
 pub struct Busy;
 
+/// A place among the requests that may hash: held from before a request's
+/// other work until its hash is done (or dropped, if it never hashes).
+pub struct Ticket {
+    /// Given back to the semaphore when the ticket is dropped.
+    _permit: OwnedSemaphorePermit,
+}
+
 #[derive(Clone)]
 pub struct Passwords {
     jobs: mpsc::SyncSender<Job>,
+    tickets: Arc<Semaphore>,
     /// Verified against when the user does not exist, so that an unknown
     /// e-mail costs as much time as a wrong password (AUTH-04).
     dummy_hash: Arc<str>,
@@ -47,7 +58,10 @@ impl Passwords {
     /// dropped.
     pub async fn new(threads: usize) -> anyhow::Result<Self> {
         let threads = threads.max(1);
-        let (jobs, queue) = mpsc::sync_channel::<Job>(threads * QUEUED_PER_THREAD);
+        // Every queued job holds a ticket, so the queue never fills.
+        let tickets = threads * (QUEUED_PER_THREAD + 1);
+        let (jobs, queue) = mpsc::sync_channel::<Job>(tickets);
+        let tickets = Arc::new(Semaphore::new(tickets));
         let queue = Arc::new(Mutex::new(queue));
         for _ in 0..threads {
             let queue = queue.clone();
@@ -58,50 +72,64 @@ impl Passwords {
         }
         let dummy =
             Password::try_from(uuid::Uuid::new_v4().to_string()).map_err(anyhow::Error::msg)?;
-        let dummy_hash = submit(&jobs, move |memory| hash_blocking(&dummy, memory))?.await??;
-        Ok(Self {
+        let mut passwords = Self {
             jobs,
-            dummy_hash: dummy_hash.into(),
-        })
+            tickets,
+            dummy_hash: Arc::from(""),
+        };
+        let ticket = passwords.ticket()?;
+        passwords.dummy_hash = passwords.hash(ticket, dummy).await?.into();
+        Ok(passwords)
     }
 
-    /// Queues an argon2id hash, m=19456 KiB, t=2, p=1 (OWASP's parameters),
-    /// or refuses at once with `Busy`; the future then waits for the hash.
+    /// A place to hash, or `Busy` at once when all are taken.
+    pub fn ticket(&self) -> Result<Ticket, Busy> {
+        let permit = self.tickets.clone().try_acquire_owned();
+        permit
+            .map(|permit| Ticket { _permit: permit })
+            .map_err(|_| Busy)
+    }
+
+    /// Hashes with argon2id, m=19456 KiB, t=2, p=1 (OWASP's parameters).
     pub fn hash(
         &self,
+        ticket: Ticket,
         password: Password,
-    ) -> Result<impl Future<Output = anyhow::Result<String>> + use<>, Busy> {
-        let hashing = submit(&self.jobs, move |memory| hash_blocking(&password, memory))?;
-        Ok(async move { hashing.await? })
+    ) -> impl Future<Output = anyhow::Result<String>> + use<> {
+        let hashing = submit(&self.jobs, ticket, move |memory| {
+            hash_blocking(&password, memory)
+        });
+        async move { hashing.await? }
     }
 
-    /// Queues a check of `password` against `stored`, or refuses at once with
-    /// `Busy`. With no stored hash it does the same work against the dummy
-    /// hash and answers false.
+    /// Checks `password` against `stored`; with no stored hash it does the
+    /// same work against the dummy hash and answers false.
     pub fn verify(
         &self,
+        ticket: Ticket,
         password: Password,
         stored: Option<String>,
-    ) -> Result<impl Future<Output = anyhow::Result<bool>> + use<>, Busy> {
+    ) -> impl Future<Output = anyhow::Result<bool>> + use<> {
         let known = stored.is_some();
         let hash: Arc<str> = stored.map_or_else(|| self.dummy_hash.clone(), Arc::from);
-        let matches = submit(&self.jobs, move |memory| {
+        let matches = submit(&self.jobs, ticket, move |memory| {
             verify_blocking(&password, &hash, memory)
-        })?;
+        });
         // Awaited in every case: the dummy's work is the point.
-        Ok(async move {
+        async move {
             let matches = matches.await?;
             Ok(known && matches)
-        })
+        }
     }
 }
 
-/// Queues `work` for a hashing thread unless the queue is full; the future
-/// waits for its answer.
+/// Queues `work` for a hashing thread; the future waits for its answer. The
+/// ticket is given back when the job is done, or dropped unrun.
 fn submit<T, F>(
     jobs: &mpsc::SyncSender<Job>,
+    ticket: Ticket,
     work: F,
-) -> Result<impl Future<Output = anyhow::Result<T>> + use<T, F>, Busy>
+) -> impl Future<Output = anyhow::Result<T>> + use<T, F>
 where
     T: Send + 'static,
     F: FnOnce(&mut Vec<Block>) -> T + Send + 'static,
@@ -109,20 +137,22 @@ where
     let (reply, answer) = oneshot::channel();
     let job: Job = Box::new(move |memory| {
         // A caller that gave up (its client went away) costs no hashing.
-        if !reply.is_closed() {
-            let _ = reply.send(work(memory));
+        if reply.is_closed() {
+            return;
         }
+        let answer = work(memory);
+        // Back before the answer, so that whoever gets the answer finds
+        // the ticket free again.
+        drop(ticket);
+        let _ = reply.send(answer);
     });
-    let stopped = match jobs.try_send(job) {
-        Ok(()) => false,
-        Err(mpsc::TrySendError::Full(_)) => return Err(Busy),
-        // Only at shutdown; the caller's future reports it.
-        Err(mpsc::TrySendError::Disconnected(_)) => true,
-    };
-    Ok(async move {
-        anyhow::ensure!(!stopped, "the password hashing threads stopped");
+    // Full cannot happen (a ticket per queued job); disconnected only at
+    // shutdown. Either way the caller's future reports it.
+    let queued = jobs.try_send(job).is_ok();
+    async move {
+        anyhow::ensure!(queued, "the password hashing threads stopped");
         answer.await.context("password hashing failed")
-    })
+    }
 }
 
 fn hash_thread(queue: &Mutex<mpsc::Receiver<Job>>) {
@@ -222,8 +252,7 @@ mod tests {
     async fn auth_02_argon2id_owasp_parameters() {
         let passwords = Passwords::new(1).await.unwrap();
         let hash = passwords
-            .hash(password("a fine passphrase"))
-            .unwrap()
+            .hash(passwords.ticket().unwrap(), password("a fine passphrase"))
             .await
             .unwrap();
         assert!(
@@ -232,15 +261,21 @@ mod tests {
         );
         assert!(
             passwords
-                .verify(password("a fine passphrase"), Some(hash.clone()))
-                .unwrap()
+                .verify(
+                    passwords.ticket().unwrap(),
+                    password("a fine passphrase"),
+                    Some(hash.clone())
+                )
                 .await
                 .unwrap()
         );
         assert!(
             !passwords
-                .verify(password("another passphrase"), Some(hash))
-                .unwrap()
+                .verify(
+                    passwords.ticket().unwrap(),
+                    password("another passphrase"),
+                    Some(hash)
+                )
                 .await
                 .unwrap()
         );
@@ -252,8 +287,11 @@ mod tests {
         let passwords = Passwords::new(1).await.unwrap();
         assert!(
             !passwords
-                .verify(password("whatever it is"), None)
-                .unwrap()
+                .verify(
+                    passwords.ticket().unwrap(),
+                    password("whatever it is"),
+                    None
+                )
                 .await
                 .unwrap()
         );
@@ -264,13 +302,13 @@ mod tests {
     #[tokio::test]
     async fn a_panicking_job_does_not_stop_its_thread() {
         let passwords = Passwords::new(1).await.unwrap();
-        let failed = submit(&passwords.jobs, |_| panic!("argon2 failed"))
-            .unwrap()
-            .await;
+        let failed = submit(&passwords.jobs, passwords.ticket().unwrap(), |_| {
+            panic!("argon2 failed")
+        })
+        .await;
         assert!(failed.is_err());
         let hash = passwords
-            .hash(password("a fine passphrase"))
-            .unwrap()
+            .hash(passwords.ticket().unwrap(), password("a fine passphrase"))
             .await
             .unwrap();
         assert!(hash.starts_with("$argon2id$"), "{hash}");
@@ -293,10 +331,9 @@ mod tests {
         }
         let before = nice();
         let passwords = Passwords::new(2).await.unwrap();
-        let hashing = submit(&passwords.jobs, |_| {
+        let hashing = submit(&passwords.jobs, passwords.ticket().unwrap(), |_| {
             (nice(), std::thread::current().name().map(str::to_owned))
         })
-        .unwrap()
         .await
         .unwrap();
         assert_eq!(hashing, (19, Some("password-hash".to_owned())));
@@ -315,15 +352,16 @@ mod tests {
             .unwrap()
             .to_string();
         let verify = |hash: &str, typed: &str| {
-            passwords
-                .verify(password(typed), Some(hash.to_owned()))
-                .unwrap()
+            passwords.verify(
+                passwords.ticket().unwrap(),
+                password(typed),
+                Some(hash.to_owned()),
+            )
         };
         assert!(verify(&theirs, "a fine passphrase").await.unwrap());
         assert!(!verify(&theirs, "a fine passphrasE").await.unwrap());
         let ours = passwords
-            .hash(password("a fine passphrase"))
-            .unwrap()
+            .hash(passwords.ticket().unwrap(), password("a fine passphrase"))
             .await
             .unwrap();
         assert!(
@@ -336,27 +374,36 @@ mod tests {
         }
     }
 
-    // Past the threads and their queue, a hash is refused at once instead of
-    // waiting: the queue is bounded by the code, whatever the load.
+    // Past the tickets (one running and eight waiting per thread), a
+    // request is refused at once instead of waiting: the queue is bounded by
+    // the code, whatever the load; a ticket comes back when its hash is done,
+    // or when it is dropped unused.
     #[tokio::test]
-    async fn a_full_queue_refuses_at_once() {
+    async fn tickets_bound_the_queue() {
         let passwords = Passwords::new(1).await.unwrap();
         let (release, held) = std::sync::mpsc::channel::<()>();
-        let holding = submit(&passwords.jobs, move |_| held.recv().ok()).unwrap();
-        // Wait until the one thread has taken the holding job.
-        let mut queued = Vec::new();
-        while queued.len() < QUEUED_PER_THREAD {
-            match passwords.hash(password("a fine passphrase")) {
-                Ok(hashing) => queued.push(hashing),
-                Err(Busy) => tokio::time::sleep(std::time::Duration::from_millis(5)).await,
-            }
-        }
-        assert!(passwords.verify(password("another one"), None).is_err());
+        let holding = submit(&passwords.jobs, passwords.ticket().unwrap(), move |_| {
+            held.recv().ok()
+        });
+        let queued: Vec<_> = (0..QUEUED_PER_THREAD)
+            .map(|_| {
+                let ticket = passwords.ticket().unwrap();
+                passwords.hash(ticket, password("a fine passphrase"))
+            })
+            .collect();
+        assert!(passwords.ticket().is_err());
         release.send(()).unwrap();
         holding.await.unwrap();
         for hashing in queued {
             assert!(hashing.await.unwrap().starts_with("$argon2id$"));
         }
-        assert!(passwords.hash(password("a fine passphrase")).is_ok());
+        let unused = passwords.ticket().unwrap();
+        drop(unused);
+        let all: Vec<_> = (0..=QUEUED_PER_THREAD)
+            .map(|_| passwords.ticket().unwrap())
+            .collect();
+        assert!(passwords.ticket().is_err());
+        drop(all);
+        assert!(passwords.ticket().is_ok());
     }
 }

@@ -116,8 +116,10 @@ async fn register(
     State(state): State<AppState>,
     Json(body): Json<Credentials>,
 ) -> ApiResult<(StatusCode, axum::Json<Accepted>)> {
-    // Hash first in every case, so both outcomes take the same time.
-    let hash = state.passwords.hash(body.password)?.await?;
+    // A place to hash, or shed (503); then hash first in every case, so
+    // both outcomes take the same time.
+    let ticket = state.passwords.ticket()?;
+    let hash = state.passwords.hash(ticket, body.password).await?;
     let message = match state.mailer.clone() {
         None => {
             registration::create(&state.db, &body.email, hash).await?;
@@ -178,23 +180,24 @@ async fn login(
     Json(body): Json<LoginCredentials>,
 ) -> ApiResult<axum::Json<TokenPair>> {
     let TypedPassword(password) = body.password;
+    // Before any other work: a flood is shed here (503), before it takes
+    // database connections from other routes or counts against the jail.
+    let ticket = state.passwords.ticket()?;
     let user: Option<Account> =
         sqlx::query_as("SELECT id, password_hash, is_admin, disabled FROM users WHERE email = $1")
             .bind(body.email.as_str())
             .fetch_optional(&state.db)
             .await?;
     // The password is checked in every case, so that unknown, wrong, locked
-    // and disabled all take the same time and look the same (AUTH-04). When
-    // the hashing queue is full the attempt is shed here, before the jail
-    // counts it.
+    // and disabled all take the same time and look the same (AUTH-04).
     let Some(account) = user else {
-        state.passwords.verify(password, None)?.await?;
+        state.passwords.verify(ticket, password, None).await?;
         tracing::warn!(event = "auth.login_failed", reason = "unknown");
         return Err(ApiError::Unauthorized);
     };
     let verifying = state
         .passwords
-        .verify(password, Some(account.password_hash))?;
+        .verify(ticket, password, Some(account.password_hash));
     // Judged in a task of its own (logging in the request's span): a
     // request cut short (timeout, client gone) still settles the attempt
     // the jail counted.
