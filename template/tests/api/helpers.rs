@@ -17,7 +17,8 @@ use {{crate_name}}::{
     telemetry,
 };
 // For the jail's tests, which count attempts the way a login does.
-pub use {{crate_name}}::auth::jail::{Attempt, Jail, MAX_FAILURES};
+pub use {{crate_name}}::auth::jail::MAX_FAILURES;
+pub use {{crate_name}}::auth::jail::{Attempt, Jail};
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
