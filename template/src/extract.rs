@@ -30,10 +30,17 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
             .await
             .map_err(|e| rejection(e.status(), e.body_text()))?;
         check_json_depth(&body)?;
-        check_json_syntax(&body)?;
+        check_utf8(&body)?;
+        // Binding stops at the first fault, so a document that binds is
+        // well-formed; only when it fails is the whole of it read again, for
+        // a syntax error beyond the first invalid field (400, not 422).
         axum::Json::<T>::from_bytes(&body)
             .map(|axum::Json(value)| Self(value))
-            .map_err(json_rejection)
+            .map_err(|rejection| {
+                check_json_syntax(&body)
+                    .err()
+                    .unwrap_or_else(|| json_rejection(rejection))
+            })
     }
 }
 
@@ -78,14 +85,20 @@ fn check_json_depth(body: &[u8]) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// JSON is UTF-8 (RFC 8259), which serde_json does not check in the parts
+/// it skips.
+fn check_utf8(body: &[u8]) -> Result<(), ApiError> {
+    std::str::from_utf8(body)
+        .map(drop)
+        .map_err(|_| ApiError::BadRequest("the body is not UTF-8 text".into()))
+}
+
 /// Reads the whole document without building it, so that a syntax error is a
 /// 400 even where binding would first have stopped at an invalid field (a
-/// 422): a document that is not JSON is malformed, whatever it holds. JSON
-/// is UTF-8 (RFC 8259), which the skipping reader does not check by itself.
+/// 422): a document that is not JSON is malformed, whatever it holds.
 fn check_json_syntax(body: &[u8]) -> Result<(), ApiError> {
-    let text = std::str::from_utf8(body)
-        .map_err(|_| ApiError::BadRequest("the body is not UTF-8 text".into()))?;
-    serde_json::from_str::<serde::de::IgnoredAny>(text)
+    check_utf8(body)?;
+    serde_json::from_slice::<serde::de::IgnoredAny>(body)
         .map(drop)
         .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))
 }
@@ -149,8 +162,8 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
             ApiError::UnsupportedMediaType("send application/json".into())
         }
         // Syntax errors and schema errors both name the place or field at
-        // fault. Syntax was checked first, so a syntax error here is in a
-        // value only binding reads (a lone surrogate in a string).
+        // fault. A syntax error here is one only binding sees (a lone
+        // surrogate in a string): the whole document was read after binding failed.
         JsonRejection::JsonSyntaxError(e) => ApiError::BadRequest(e.body_text()),
         JsonRejection::JsonDataError(e) => ApiError::Invalid(e.body_text()),
         other => self::rejection(other.status(), other.body_text()),
