@@ -72,11 +72,12 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr
         .collect();
     let mut nearest = peer;
     for hop in hops.into_iter().rev() {
-        let hop = std::str::from_utf8(hop).map(|hop| hop.trim().parse::<IpAddr>());
-        match hop.map(|ip| ip.map(|ip| ip.to_canonical())) {
-            Ok(Ok(ip)) if is_trusted(&ip) => nearest = ip,
-            Ok(Ok(ip)) => return ip,
-            _ => break,
+        let hop = std::str::from_utf8(hop).ok();
+        let ip = hop.and_then(|hop| hop.trim().parse::<IpAddr>().ok());
+        match ip.map(|ip| ip.to_canonical()) {
+            Some(ip) if is_trusted(&ip) => nearest = ip,
+            Some(ip) => return ip,
+            None => break,
         }
     }
     nearest

@@ -117,12 +117,9 @@ impl Limiter {
 /// What `client` is counted under: an IPv4 address as itself (also when it
 /// arrives IPv4-mapped, `::ffff:a.b.c.d`), an IPv6 address by its /64.
 fn key(client: IpAddr) -> IpAddr {
-    match client {
+    match client.to_canonical() {
         IpAddr::V4(v4) => IpAddr::V4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => IpAddr::V6(Ipv6Addr::from(v6.to_bits() & !u128::from(u64::MAX))),
-        },
+        IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from(v6.to_bits() & !u128::from(u64::MAX))),
     }
 }
 
