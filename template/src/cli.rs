@@ -155,7 +155,8 @@ pub async fn upsert_admin(
     sqlx::query(
         "INSERT INTO users (id, email, password_hash, is_admin, created_at) VALUES ($1, $2, $3, TRUE, $4) \
          ON CONFLICT (email) DO UPDATE SET is_admin = TRUE, disabled = FALSE, password_hash = excluded.password_hash, \
-         failed_logins = 0, lockouts = 0, locked_until = NULL",
+         failed_logins = 0, lockouts = 0, locked_until = NULL, \
+         known_failed_logins = 0, known_lockouts = 0, known_locked_until = NULL",
     )
     .bind(Uuid::new_v4())
     .bind(email.as_str())

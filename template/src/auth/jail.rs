@@ -4,6 +4,11 @@
 //! in the `users` table, so it survives restarts and every instance shares
 //! it; it is per account, so no `X-Forwarded-For` trick escapes it.
 //!
+//! An account has two budgets: one for the network of its last successful
+//! login (its owner's home or office, most likely) and one for everywhere
+//! else. Strangers who know the address can keep it locked everywhere else,
+//! but not on its owner's network, and a guesser gets each budget once.
+//!
 //! Each attempt is counted as it starts, beside the password hash, not
 //! after the verdict: parallel guesses cannot slip past the limit while
 //! their hashes run (the race that beats counters bumped after the check),
@@ -16,8 +21,9 @@
 //! can leave an account at the limit without a lock (refused for good); the
 //! login handler settles each counted attempt in a task of its own, so a
 //! client that gives up cannot leave a right password counted as a failure.
-use std::time::Duration;
+use std::{net::IpAddr, time::Duration};
 
+use ipnet::IpNet;
 use uuid::Uuid;
 
 use crate::db::{self, Db};
@@ -25,6 +31,10 @@ use crate::db::{self, Db};
 pub const MAX_FAILURES: i32 = 5;
 /// The longest lockout, however often it repeats.
 const MAX_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
+/// How much of a client's address names its network: a typical IPv4
+/// office or home block, and the IPv6 block a home or site is given.
+const V4_NETWORK: u8 = 24;
+const V6_NETWORK: u8 = 56;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Jail {
@@ -44,52 +54,120 @@ pub enum Attempt {
     Refused,
 }
 
-impl Jail {
-    /// Counts a login attempt on `user`'s account; the attempt that reaches
-    /// the limit locks the account in the same statement, for the first
-    /// window. Attempts while it is locked are not counted, so the next
-    /// window starts afresh.
-    pub async fn attempt(&self, db: &Db, user: Uuid) -> sqlx::Result<Attempt> {
-        let now = db::now();
-        let counted: Option<(i32, Option<time::OffsetDateTime>)> = sqlx::query_as(
-            "UPDATE users SET \
-               failed_logins = CASE WHEN failed_logins + 1 >= $3 THEN 0 ELSE failed_logins + 1 END, \
-               lockouts = CASE WHEN failed_logins + 1 >= $3 THEN lockouts + 1 ELSE lockouts END, \
-               locked_until = CASE WHEN failed_logins + 1 >= $3 THEN $4 ELSE NULL END \
-             WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2) \
-             RETURNING lockouts, locked_until",
-        )
-        .bind(user)
-        .bind(now)
-        .bind(MAX_FAILURES)
-        .bind(now + self.base)
-        .fetch_optional(db)
-        .await?;
-        match counted {
-            None => Ok(Attempt::Refused),
-            Some((_, None)) => Ok(Attempt::Open),
-            Some((lockouts, Some(_))) => {
-                Ok(Attempt::Locking(self.lengthen(db, user, lockouts).await))
-            }
+/// Which of an account's two budgets an attempt counts against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Budget {
+    /// From the network of the account's last successful login.
+    Known,
+    /// From anywhere else, or before any login succeeded.
+    Elsewhere,
+}
+
+/// The statements of one budget, each over that budget's own columns.
+struct Statements {
+    count: &'static str,
+    lengthen: &'static str,
+}
+
+// The same statements over each budget's columns, written out so that each
+// reads as the SQL it is.
+const KNOWN: Statements = Statements {
+    count: "UPDATE users SET \
+        known_failed_logins = CASE WHEN known_failed_logins + 1 >= $3 THEN 0 ELSE known_failed_logins + 1 END, \
+        known_lockouts = CASE WHEN known_failed_logins + 1 >= $3 THEN known_lockouts + 1 ELSE known_lockouts END, \
+        known_locked_until = CASE WHEN known_failed_logins + 1 >= $3 THEN $4 ELSE NULL END \
+        WHERE id = $1 AND (known_locked_until IS NULL OR known_locked_until <= $2) \
+        RETURNING known_lockouts, known_locked_until",
+    lengthen: "UPDATE users SET known_locked_until = $3 \
+        WHERE id = $1 AND known_lockouts = $2 AND known_locked_until IS NOT NULL",
+};
+const ELSEWHERE: Statements = Statements {
+    count: "UPDATE users SET \
+        failed_logins = CASE WHEN failed_logins + 1 >= $3 THEN 0 ELSE failed_logins + 1 END, \
+        lockouts = CASE WHEN failed_logins + 1 >= $3 THEN lockouts + 1 ELSE lockouts END, \
+        locked_until = CASE WHEN failed_logins + 1 >= $3 THEN $4 ELSE NULL END \
+        WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2) \
+        RETURNING lockouts, locked_until",
+    lengthen: "UPDATE users SET locked_until = $3 \
+        WHERE id = $1 AND lockouts = $2 AND locked_until IS NOT NULL",
+};
+
+impl Budget {
+    /// The budget of an attempt from `client` on an account whose last
+    /// successful login came from `known_network`.
+    pub fn of(client: IpAddr, known_network: Option<&str>) -> Self {
+        if known_network == Some(network(client).as_str()) {
+            Self::Known
+        } else {
+            Self::Elsewhere
         }
     }
 
-    /// Stretches the lock just set (the account's `lockouts`-th) to its
+    /// How logs name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Known => "known_network",
+            Self::Elsewhere => "elsewhere",
+        }
+    }
+
+    fn statements(self) -> &'static Statements {
+        match self {
+            Self::Known => &KNOWN,
+            Self::Elsewhere => &ELSEWHERE,
+        }
+    }
+}
+
+/// The network `client` belongs to, as stored in `known_network`.
+pub fn network(client: IpAddr) -> String {
+    let prefix = match client.to_canonical() {
+        IpAddr::V4(_) => V4_NETWORK,
+        IpAddr::V6(_) => V6_NETWORK,
+    };
+    IpNet::new(client.to_canonical(), prefix)
+        .map(|net| net.trunc().to_string())
+        .unwrap_or_else(|_| client.to_string())
+}
+
+impl Jail {
+    /// Counts a login attempt against `budget` of `user`'s account; the
+    /// attempt that reaches the limit locks that budget in the same
+    /// statement, for the first window. Attempts while it is locked are not
+    /// counted, so the next window starts afresh.
+    pub async fn attempt(&self, db: &Db, user: Uuid, budget: Budget) -> sqlx::Result<Attempt> {
+        let now = db::now();
+        let counted: Option<(i32, Option<time::OffsetDateTime>)> =
+            sqlx::query_as(budget.statements().count)
+                .bind(user)
+                .bind(now)
+                .bind(MAX_FAILURES)
+                .bind(now + self.base)
+                .fetch_optional(db)
+                .await?;
+        match counted {
+            None => Ok(Attempt::Refused),
+            Some((_, None)) => Ok(Attempt::Open),
+            Some((lockouts, Some(_))) => Ok(Attempt::Locking(
+                self.lengthen(db, user, budget, lockouts).await,
+            )),
+        }
+    }
+
+    /// Stretches the lock just set (the budget's `lockouts`-th) to its
     /// doubled window. Best effort: if this write fails the first window
     /// still stands, and a lock set since is left alone.
-    async fn lengthen(&self, db: &Db, user: Uuid, lockouts: i32) -> Duration {
+    async fn lengthen(&self, db: &Db, user: Uuid, budget: Budget, lockouts: i32) -> Duration {
         let window = self.window(lockouts - 1);
         if window == self.base {
             return window;
         }
-        let lengthened = sqlx::query(
-            "UPDATE users SET locked_until = $3 WHERE id = $1 AND lockouts = $2 AND locked_until IS NOT NULL",
-        )
-        .bind(user)
-        .bind(lockouts)
-        .bind(db::now() + window)
-        .execute(db)
-        .await;
+        let lengthened = sqlx::query(budget.statements().lengthen)
+            .bind(user)
+            .bind(lockouts)
+            .bind(db::now() + window)
+            .execute(db)
+            .await;
         match lengthened {
             Ok(_) => window,
             Err(error) => {
@@ -99,15 +177,32 @@ impl Jail {
         }
     }
 
-    /// A right password reopens the account: the attempts it made count for
-    /// nothing, and the next lockout starts from the first window.
-    pub async fn record_success(db: &Db, user: Uuid) -> sqlx::Result<()> {
-        sqlx::query(
-            "UPDATE users SET failed_logins = 0, lockouts = 0, locked_until = NULL WHERE id = $1",
-        )
-        .bind(user)
-        .execute(db)
-        .await?;
+    /// A right password reopens the budget it was counted against, and its
+    /// network becomes the account's known one. From a new network, that
+    /// network starts with a fresh budget; the known network's lock, set by
+    /// whoever guessed there, does not bind everywhere else.
+    pub async fn record_success(
+        db: &Db,
+        user: Uuid,
+        client: IpAddr,
+        budget: Budget,
+    ) -> sqlx::Result<()> {
+        let statement = match budget {
+            Budget::Known => {
+                "UPDATE users SET known_failed_logins = 0, known_lockouts = 0, \
+                 known_locked_until = NULL WHERE id = $1 AND known_network = $2"
+            }
+            Budget::Elsewhere => {
+                "UPDATE users SET failed_logins = 0, lockouts = 0, locked_until = NULL, \
+                 known_network = $2, known_failed_logins = 0, known_lockouts = 0, \
+                 known_locked_until = NULL WHERE id = $1"
+            }
+        };
+        sqlx::query(statement)
+            .bind(user)
+            .bind(network(client))
+            .execute(db)
+            .await?;
         Ok(())
     }
 
@@ -132,5 +227,36 @@ mod tests {
         assert_eq!(jail.window(1), Duration::from_secs(600));
         assert_eq!(jail.window(3), Duration::from_secs(2400));
         assert_eq!(jail.window(40), MAX_WINDOW);
+    }
+
+    // AUTH-03: a network is an IPv4 /24 or an IPv6 /56, IPv4-mapped
+    // addresses counted as IPv4, so one home or office shares one budget.
+    #[test]
+    fn auth_03_networks_group_a_site() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(network(ip("203.0.113.77")), "203.0.113.0/24");
+        assert_eq!(network(ip("::ffff:203.0.113.77")), "203.0.113.0/24");
+        assert_eq!(network(ip("2001:db8:1:2ff:1::9")), "2001:db8:1:200::/56");
+        let known = Some("203.0.113.0/24");
+        assert_eq!(Budget::of(ip("203.0.113.5"), known), Budget::Known);
+        assert_eq!(Budget::of(ip("203.0.114.5"), known), Budget::Elsewhere);
+        assert_eq!(Budget::of(ip("203.0.113.5"), None), Budget::Elsewhere);
+    }
+
+    proptest::proptest! {
+        // AUTH-03: every address falls in the network it is stored under,
+        // and an address of another network never spends the known budget.
+        #[test]
+        fn auth_03_an_address_is_known_only_on_its_network(
+            one in proptest::prelude::any::<IpAddr>(),
+            other in proptest::prelude::any::<IpAddr>(),
+        ) {
+            let known = network(one);
+            let net: IpNet = known.parse().unwrap();
+            proptest::prop_assert!(net.contains(&one.to_canonical()));
+            proptest::prop_assert_eq!(Budget::of(one, Some(&known)), Budget::Known);
+            let same = net.contains(&other.to_canonical());
+            proptest::prop_assert_eq!(Budget::of(other, Some(&known)) == Budget::Known, same);
+        }
     }
 }

@@ -36,6 +36,7 @@ use crate::{
     error::{ApiError, Problem},
 };
 
+pub use client::ClientAddr;
 pub use metrics::{Counter, render_metrics};
 
 /// Largest request body accepted; larger ones get 413.

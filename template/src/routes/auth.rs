@@ -1,5 +1,7 @@
 //! Registration, login, token refresh and logout.
-use axum::{extract::State, http::StatusCode};
+use std::net::IpAddr;
+
+use axum::{Extension, extract::State, http::StatusCode};
 use serde::{Deserialize, Serialize};
 use sqlx::{FromRow, Row};
 use tracing::Instrument;
@@ -8,11 +10,16 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use crate::{
-    auth::{ADMIN_SCOPES, Caller, Jail, OpaqueToken, USER_SCOPES, jail::Attempt, registration},
+    auth::{
+        ADMIN_SCOPES, Caller, Jail, OpaqueToken, USER_SCOPES,
+        jail::{Attempt, Budget},
+        registration,
+    },
     db,
     domain::{AccountEmail, Password, TypedPassword},
     error::{ApiError, ApiResult, Problem},
     extract::Json,
+    http::ClientAddr,
     state::AppState,
 };
 
@@ -177,17 +184,19 @@ async fn confirm(
     ))]
 async fn login(
     State(state): State<AppState>,
+    Extension(ClientAddr(client)): Extension<ClientAddr>,
     Json(body): Json<LoginCredentials>,
 ) -> ApiResult<axum::Json<TokenPair>> {
     let TypedPassword(password) = body.password;
     // Before any other work: a flood is shed here (503), before it takes
     // database connections from other routes or counts against the jail.
     let ticket = state.passwords.ticket()?;
-    let user: Option<Account> =
-        sqlx::query_as("SELECT id, password_hash, is_admin, disabled FROM users WHERE email = $1")
-            .bind(body.email.as_str())
-            .fetch_optional(&state.db)
-            .await?;
+    let user: Option<Account> = sqlx::query_as(
+        "SELECT id, password_hash, is_admin, disabled, known_network FROM users WHERE email = $1",
+    )
+    .bind(body.email.as_str())
+    .fetch_optional(&state.db)
+    .await?;
     // The password is checked in every case, so that unknown, wrong, locked
     // and disabled all take the same time and look the same (AUTH-04).
     let Some(account) = user else {
@@ -201,10 +210,14 @@ async fn login(
     // Judged in a task of its own (logging in the request's span): a
     // request cut short (timeout, client gone) still settles the attempt
     // the jail counted.
-    let judging = tokio::spawn(
-        judge(state.clone(), account.id, account.disabled, verifying)
-            .instrument(tracing::Span::current()),
-    );
+    let login = Attempting {
+        user_id: account.id,
+        disabled: account.disabled,
+        client,
+        budget: Budget::of(client, account.known_network.as_deref()),
+    };
+    let judging =
+        tokio::spawn(judge(state.clone(), login, verifying).instrument(tracing::Span::current()));
     let admitted = judging.await.map_err(anyhow::Error::from)??;
     if !admitted {
         return Err(ApiError::Unauthorized);
@@ -217,15 +230,30 @@ async fn login(
     token_pair(&state, user_id, session_id, scope, refresh)
 }
 
-/// Counts the attempt in the jail while the password is checked; true when
-/// the account may log in, whose jail is then reopened.
-async fn judge(
-    state: AppState,
+/// A login attempt on an account, as the jail judges it.
+#[derive(Clone, Copy)]
+struct Attempting {
     user_id: Uuid,
     disabled: bool,
+    client: IpAddr,
+    budget: Budget,
+}
+
+/// Counts the attempt in its budget of the jail while the password is
+/// checked; true when the account may log in, whose budget is then reopened.
+async fn judge(
+    state: AppState,
+    login: Attempting,
     verifying: impl Future<Output = anyhow::Result<bool>>,
 ) -> ApiResult<bool> {
-    let (password_ok, attempt) = tokio::join!(verifying, state.jail.attempt(&state.db, user_id));
+    let Attempting {
+        user_id,
+        disabled,
+        client,
+        budget,
+    } = login;
+    let counting = state.jail.attempt(&state.db, user_id, budget);
+    let (password_ok, attempt) = tokio::join!(verifying, counting);
     let password_ok = password_ok?;
     let attempt = match attempt {
         Ok(attempt) => attempt,
@@ -240,14 +268,15 @@ async fn judge(
     let reason = match (attempt, password_ok, disabled) {
         (Attempt::Refused, _, _) => "locked",
         (Attempt::Locking(window), false, _) => {
-            tracing::warn!(event = "auth.locked", %user_id, seconds = window.as_secs());
+            let (budget, seconds) = (budget.name(), window.as_secs());
+            tracing::warn!(event = "auth.locked", %user_id, budget, seconds);
             crate::http::Counter::AuthLockouts.increment();
             "password"
         }
         (_, false, _) => "password",
         (_, true, true) => "disabled",
         (_, true, false) => {
-            Jail::record_success(&state.db, user_id).await?;
+            Jail::record_success(&state.db, user_id, client, budget).await?;
             return Ok(true);
         }
     };
@@ -301,6 +330,8 @@ struct Account {
     password_hash: String,
     is_admin: bool,
     disabled: bool,
+    /// The network of its last successful login, if any.
+    known_network: Option<String>,
 }
 
 impl<'r> FromRow<'r, db::Row> for Account {
@@ -310,6 +341,7 @@ impl<'r> FromRow<'r, db::Row> for Account {
             password_hash: row.try_get("password_hash")?,
             is_admin: row.try_get("is_admin")?,
             disabled: row.try_get("disabled")?,
+            known_network: row.try_get("known_network")?,
         })
     }
 }

@@ -106,7 +106,7 @@ async fn auth_03_a_flood_never_locks_out_the_right_password() {
     // Judgements cut short by the deadline finish in the background.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let jail: (i32, i32) =
-        sqlx::query_as("SELECT failed_logins, lockouts FROM users WHERE email = $1")
+        sqlx::query_as("SELECT known_failed_logins, known_lockouts FROM users WHERE email = $1")
             .bind(&victim.email)
             .fetch_one(&app.db)
             .await

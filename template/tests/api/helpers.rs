@@ -18,7 +18,7 @@ use {{crate_name}}::{
 };
 // For the jail's tests, which count attempts the way a login does.
 pub use {{crate_name}}::auth::jail::MAX_FAILURES;
-pub use {{crate_name}}::auth::jail::{Attempt, Jail};
+pub use {{crate_name}}::auth::jail::{Attempt, Budget, Jail};
 
 pub const PASSWORD: &str = "correct horse battery staple";
 

@@ -1,11 +1,11 @@
 use std::time::Duration;
 
-use reqwest::StatusCode;
+use reqwest::{Response, StatusCode};
 use time::OffsetDateTime;
 use tokio::task::JoinSet;
 
 use crate::helpers::{
-    Attempt, Jail, MAX_FAILURES, PASSWORD, TestApp, assert_problem, logs, spawn_app_with,
+    Attempt, Budget, Jail, MAX_FAILURES, PASSWORD, TestApp, assert_problem, logs, spawn_app_with,
 };
 
 async fn fail_login(app: &TestApp, email: &str, times: usize) {
@@ -23,8 +23,10 @@ async fn fail_login(app: &TestApp, email: &str, times: usize) {
     }
 }
 
+/// Lockouts and lock of the budget of the account's known network: the test
+/// users log in from the loopback, where these tests guess too.
 async fn jail_state(app: &TestApp, email: &str) -> (i32, Option<OffsetDateTime>) {
-    sqlx::query_as("SELECT lockouts, locked_until FROM users WHERE email = $1")
+    sqlx::query_as("SELECT known_lockouts, known_locked_until FROM users WHERE email = $1")
         .bind(email)
         .fetch_one(&app.db)
         .await
@@ -118,7 +120,7 @@ async fn auth_03_attempts_count_before_their_verdict() {
     let mut in_flight = JoinSet::new();
     for _ in 0..12 {
         let db = app.db.clone();
-        in_flight.spawn(async move { jail.attempt(&db, id).await.unwrap() });
+        in_flight.spawn(async move { jail.attempt(&db, id, Budget::Known).await.unwrap() });
     }
     let attempts = in_flight.join_all().await;
     let count = |kind: fn(&Attempt) -> bool| attempts.iter().filter(|a| kind(a)).count();
@@ -186,7 +188,7 @@ async fn auth_03_parallel_guesses_lock_once() {
 async fn auth_04_jail_failure_looks_like_any_failure() {
     let app = spawn_app_with(&[("APP_AUTH_RATE_LIMIT_PER_MINUTE", "100")]).await;
     let victim = app.user().await;
-    sqlx::query("ALTER TABLE users RENAME COLUMN failed_logins TO failed_logins_gone")
+    sqlx::query("ALTER TABLE users RENAME COLUMN known_failed_logins TO gone")
         .execute(&app.db)
         .await
         .unwrap();
@@ -207,12 +209,14 @@ async fn auth_03_a_lost_lock_write_does_not_lock_for_good() {
     let victim = app.user().await;
     let stuck = app.user().await;
     for user in [&victim, &stuck] {
-        sqlx::query("UPDATE users SET failed_logins = $1, locked_until = NULL WHERE email = $2")
-            .bind(MAX_FAILURES)
-            .bind(&user.email)
-            .execute(&app.db)
-            .await
-            .unwrap();
+        sqlx::query(
+            "UPDATE users SET known_failed_logins = $1, known_locked_until = NULL WHERE email = $2",
+        )
+        .bind(MAX_FAILURES)
+        .bind(&user.email)
+        .execute(&app.db)
+        .await
+        .unwrap();
     }
     assert_eq!(
         app.login(&victim.email, PASSWORD).await.status(),
@@ -244,4 +248,59 @@ async fn auth_03_create_admin_unlocks_the_account() {
         app.login(&admin.email, PASSWORD).await.status(),
         StatusCode::OK
     );
+}
+
+/// A login as `email` from `client`, as a trusted proxy reports it.
+async fn login_from(app: &TestApp, client: &str, email: &str, password: &str) -> Response {
+    app.client
+        .post(app.url("/v1/auth/login"))
+        .header("x-forwarded-for", client)
+        .json(&serde_json::json!({ "email": email, "password": password }))
+        .send()
+        .await
+        .unwrap()
+}
+
+// AUTH-03: strangers who know an address can lock the account everywhere
+// but on the network its owner last logged in from, where the right
+// password still works. Guessing from that network spends a budget of its
+// own, once: a guesser gets no more than two budgets' worth of guesses.
+#[tokio::test]
+async fn auth_03_strangers_cannot_lock_the_owner_out_of_their_network() {
+    let app = spawn_app_with(&[
+        ("APP_AUTH_RATE_LIMIT_PER_MINUTE", "1000"),
+        ("APP_TRUSTED_PROXIES", "127.0.0.1/32, ::1/128"),
+    ])
+    .await;
+    let email = format!("owner-{}@example.com", uuid::Uuid::new_v4());
+    assert_eq!(
+        app.register(&email, PASSWORD).await.status(),
+        StatusCode::ACCEPTED
+    );
+    let home = login_from(&app, "203.0.113.5", &email, PASSWORD).await;
+    assert_eq!(home.status(), StatusCode::OK);
+    for n in 0..MAX_FAILURES + 3 {
+        let guess = login_from(&app, &format!("198.51.{n}.7"), &email, "not the password").await;
+        assert_problem(guess, StatusCode::UNAUTHORIZED).await;
+    }
+    let away = login_from(&app, "192.0.2.1", &email, PASSWORD).await;
+    assert_problem(away, StatusCode::UNAUTHORIZED).await;
+    // The owner, at home behind another address of the same network.
+    let home = login_from(&app, "203.0.113.77", &email, PASSWORD).await;
+    assert_eq!(home.status(), StatusCode::OK);
+    // Their login does not reopen the strangers' budget.
+    let away = login_from(&app, "192.0.2.1", &email, PASSWORD).await;
+    assert_problem(away, StatusCode::UNAUTHORIZED).await;
+    for n in 0..MAX_FAILURES {
+        let guess = login_from(
+            &app,
+            &format!("203.0.113.{}", 100 + n),
+            &email,
+            "not the password",
+        )
+        .await;
+        assert_problem(guess, StatusCode::UNAUTHORIZED).await;
+    }
+    let home = login_from(&app, "203.0.113.5", &email, PASSWORD).await;
+    assert_problem(home, StatusCode::UNAUTHORIZED).await;
 }
