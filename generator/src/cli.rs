@@ -1,7 +1,7 @@
 //! Command-line interface: argument parsing, error reporting and the
 //! summary printed after a service is created.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -29,18 +29,27 @@ resolve, 2 refused (dirty tree, downgrade, bad answer), 1 other errors.";
 
 const CHECK_EXAMPLES: &str = "\
 Exit status: 0 up to date, 3 an update is available, 4 a managed file
-differs from the template (drift; wins over 3), 2 or 1 on errors.";
+differs from the template in contents or executable bit (drift; wins over 3),
+5 conflicts an update left are unresolved: conflict markers, or a
+PATH.rampart-template beside a file it could not merge (wins over 3 and 4),
+2 or 1 on errors.";
 
 const FLEET_EXAMPLES: &str = "\
-Example:
+Examples:
   rampart fleet services/* --to v4
+  rampart fleet services/* --verify 'cargo test --locked'
 
-Each service with changes gets a branch rampart/template-VERSION holding one
-commit; its current branch and working tree are left as they were.
-Exit status: 0 all updated or up to date, 5 some have conflicts, 1 some failed.";
+Each service with changes gets a branch rampart/template-VERSION (plus its
+folder, for services below their repository's root) holding one commit; the
+repository's current branch and working tree are left as they were. A
+repository with any uncommitted change or untracked file is refused. Run
+again, a branch holding the same result is `already proposed`, a stale one of
+rampart's own is moved, and one with commits of its own is left alone (failed).
+Exit status: 0 all updated or up to date, 5 some have conflicts, 1 some failed
+or failed --verify.";
 
 /// Exit status of an update that left conflicts to resolve.
-const CONFLICTS: u8 = 5;
+const CONFLICTS: u8 = check::CONFLICTS;
 
 /// Scaffold secure Rust HTTP API services.
 ///
@@ -144,12 +153,22 @@ enum Format {
 
 #[derive(Debug, Args)]
 struct FleetArgs {
-    /// The services' folders, each a git repository with a clean tree.
+    /// The services' folders, each in a git repository with a clean tree.
     #[arg(value_name = "DIR", required = true)]
     services: Vec<PathBuf>,
 
     #[command(flatten)]
     template: TemplateArgs,
+
+    /// Run this shell command (`sh -c`) in each service with its new branch
+    /// checked out, e.g. `cargo test`; its output goes to a log per service.
+    #[arg(long, value_name = "COMMAND")]
+    verify: Option<String>,
+
+    /// Where --verify writes its logs; keep it outside the services'
+    /// repositories [default: a new folder in the system's temp dir].
+    #[arg(long, value_name = "DIR", requires = "verify")]
+    logs: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -242,6 +261,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
             Ok(0)
         }
         Command::Update(args) => {
+            service_dir(&args.path)?;
             let opts = update_options(args.path, args.template, args.allow_dirty, args.dry_run);
             let report = update::update(&opts)?;
             if report.is_noop() {
@@ -262,7 +282,8 @@ fn run(cli: Cli) -> Result<u8, Error> {
             }
         }
         Command::Check(args) => {
-            let report: CheckReport = check::check(&args.path, args.template.as_deref())?;
+            let report: CheckReport =
+                check::check(service_dir(&args.path)?, args.template.as_deref())?;
             match args.format {
                 Format::Text => print!("{}", report.summary()),
                 Format::Json => println!(
@@ -275,9 +296,17 @@ fn run(cli: Cli) -> Result<u8, Error> {
         }
         Command::Fleet(args) => {
             let opts = update_options(PathBuf::new(), args.template, false, false);
-            let rows = fleet::fleet(&args.services, &opts);
+            let verify = args
+                .verify
+                .map(|command| fleet::Verify::new(command, args.logs));
+            let rows = fleet::fleet_with(&args.services, &opts, verify.as_ref());
             print!("{}", fleet::table(&rows));
-            Ok(if rows.iter().any(fleet::Row::failed) {
+            if let Some(verify) = &verify
+                && rows.iter().any(|r| r.verification.is_some())
+            {
+                println!("verification logs: {}", verify.logs.display());
+            }
+            Ok(if rows.iter().any(|r| r.failed() || r.verify_failed()) {
                 1
             } else if rows.iter().any(|r| r.conflicted > 0) {
                 CONFLICTS
@@ -285,6 +314,22 @@ fn run(cli: Cli) -> Result<u8, Error> {
                 0
             })
         }
+    }
+}
+
+/// The service folder `--path` names, checked before anything reads it, so
+/// that a mistyped path is not reported as a folder without `.rampart.toml`.
+fn service_dir(path: &Path) -> Result<&Path, Error> {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => Ok(path),
+        Ok(_) => Err(Error::Refused(format!(
+            "{} is not a directory",
+            path.display()
+        ))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(Error::Refused(format!("{} does not exist", path.display())))
+        }
+        Err(e) => Err(Error::io("inspect", path)(e)),
     }
 }
 

@@ -46,6 +46,9 @@ pub enum Error {
     #[error("template source: {0}")]
     Source(String),
 
+    #[error("the template's update policy is refused: {0}")]
+    Policy(String),
+
     #[error("{0}")]
     Refused(String),
 
@@ -80,6 +83,7 @@ impl Error {
             | Self::TargetNotEmpty { .. }
             | Self::TargetNotDirectory { .. }
             | Self::Source(_)
+            | Self::Policy(_)
             | Self::Refused(_) => 2,
             Self::Template(_)
             | Self::Git(_)

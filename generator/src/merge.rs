@@ -83,6 +83,84 @@ pub fn merge(base: &str, ours: &str, theirs: &str, labels: &Labels) -> Merged {
     Merged { text, conflicts }
 }
 
+/// `merge` for files that need not be UTF-8 (a Latin-1 README, say): lines
+/// are compared as bytes, so every byte of every side is kept exactly. Text
+/// that is UTF-8 on all sides merges as text; otherwise each byte stands for
+/// one character (Latin-1) through the merge and back, and the labels are
+/// written in ASCII.
+pub fn merge_bytes(base: &[u8], ours: &[u8], theirs: &[u8], labels: &Labels) -> (Vec<u8>, usize) {
+    // A team that turned a whole file to CRLF changed its line endings, not
+    // every line: merged as LF, the result goes back to CRLF. (Merged as is,
+    // every line would differ: one conflict the size of the file, and a diff
+    // that takes minutes on a large one.)
+    if !base.contains(&b'\r') && is_crlf(ours) {
+        let (merged, conflicts) = merge_bytes(base, &to_lf(ours), theirs, labels);
+        return (to_crlf(&merged), conflicts);
+    }
+    if let (Ok(base), Ok(ours), Ok(theirs)) = (
+        std::str::from_utf8(base),
+        std::str::from_utf8(ours),
+        std::str::from_utf8(theirs),
+    ) {
+        let merged = merge(base, ours, theirs, labels);
+        return (merged.text.into_bytes(), merged.conflicts);
+    }
+    let widen = |bytes: &[u8]| -> String { bytes.iter().map(|&b| char::from(b)).collect() };
+    let ascii = |label: &str| -> String {
+        label
+            .chars()
+            .map(|c| {
+                if c.is_ascii_graphic() || c == ' ' {
+                    c
+                } else {
+                    '?'
+                }
+            })
+            .collect()
+    };
+    let (ours_label, theirs_label) = (ascii(labels.ours), ascii(labels.theirs));
+    let labels = Labels {
+        ours: &ours_label,
+        theirs: &theirs_label,
+    };
+    let merged = merge(&widen(base), &widen(ours), &widen(theirs), &labels);
+    // Every char came from one byte or an ASCII label, so each fits in one.
+    let bytes = merged
+        .text
+        .chars()
+        .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
+        .collect();
+    (bytes, merged.conflicts)
+}
+
+/// Whether every line of `text` ends in CRLF (the last may have no end).
+fn is_crlf(text: &[u8]) -> bool {
+    let newlines = text.iter().filter(|&&b| b == b'\n').count();
+    newlines > 0 && text.windows(2).filter(|w| w == b"\r\n").count() == newlines
+}
+
+fn to_lf(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    for (i, &b) in text.iter().enumerate() {
+        if !(b == b'\r' && text.get(i + 1) == Some(&b'\n')) {
+            out.push(b);
+        }
+    }
+    out
+}
+
+/// `\n` becomes `\r\n`, unless it is one already.
+fn to_crlf(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len() + text.len() / 16);
+    for (i, &b) in text.iter().enumerate() {
+        if b == b'\n' && (i == 0 || text[i - 1] != b'\r') {
+            out.push(b'\r');
+        }
+        out.push(b);
+    }
+    out
+}
+
 /// The changes that turn `base` into `side`, in base order: the gaps
 /// between the runs of lines the diff matched. Only the matched runs are
 /// read, as they alone fix the alignment.
@@ -280,5 +358,63 @@ mod tests {
             prop_assert_eq!(merge(&base, &side, &base, &LABELS).text, side.clone());
             prop_assert_eq!(merge(&base, &base, &side, &LABELS).text, side);
         }
+
+        // Any bytes (Latin-1, broken UTF-8, CRLF): a change on one side is
+        // taken byte for byte, and a merge without conflicts loses no byte
+        // of either side's change.
+        #[test]
+        fn bytes_merge_exactly(
+            base in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..6), 0..12),
+            side in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..6), 0..12),
+        ) {
+            let join = |lines: &[Vec<u8>]| -> Vec<u8> {
+                lines.iter().flat_map(|l| l.iter().copied().chain([b'\n'])).collect()
+            };
+            let (base, side) = (join(&base), join(&side));
+            prop_assert_eq!(merge_bytes(&base, &side, &base, &LABELS), (side.clone(), 0));
+            prop_assert_eq!(merge_bytes(&base, &base, &side, &LABELS), (side.clone(), 0));
+            prop_assert_eq!(merge_bytes(&base, &side, &side, &LABELS), (side, 0));
+        }
+
+        // The team's CRLF conversion and the template's change both stay.
+        #[test]
+        fn a_crlf_conversion_takes_the_templates_change(
+            base in prop::collection::vec("[a-c]{0,3}", 1..20),
+            theirs in prop::collection::vec("[a-c]{0,3}", 1..20),
+        ) {
+            let base: String = base.iter().map(|l| format!("{l}\n")).collect();
+            let theirs: String = theirs.iter().map(|l| format!("{l}\n")).collect();
+            let ours = base.replace('\n', "\r\n");
+            let merged = merge_bytes(base.as_bytes(), ours.as_bytes(), theirs.as_bytes(), &LABELS);
+            prop_assert_eq!(merged, (theirs.replace('\n', "\r\n").into_bytes(), 0));
+        }
+    }
+
+    // A file the team turned to CRLF takes the template's change in CRLF,
+    // without conflict (merged as is, this one conflicted on every line).
+    #[test]
+    fn a_file_turned_to_crlf_merges_as_its_lines() {
+        let base: String = (0..200_000).map(|n| format!("line {n}\n")).collect();
+        let theirs = base.replacen("line 7\n", "line seven\n", 1);
+        let ours = base.replace('\n', "\r\n");
+        let (merged, conflicts) =
+            merge_bytes(base.as_bytes(), ours.as_bytes(), theirs.as_bytes(), &LABELS);
+        assert_eq!(conflicts, 0);
+        assert_eq!(merged, theirs.replace('\n', "\r\n").into_bytes());
+    }
+
+    #[test]
+    fn latin1_files_merge_and_keep_their_bytes() {
+        let base = b"caf\xe9\nb\nc\n";
+        let ours = b"caf\xe9 cr\xe8me\nb\nc\n";
+        let theirs = b"caf\xe9\nb\nc\nnew\n";
+        let (merged, conflicts) = merge_bytes(base, ours, theirs, &LABELS);
+        assert_eq!(
+            (merged.as_slice(), conflicts),
+            (&b"caf\xe9 cr\xe8me\nb\nc\nnew\n"[..], 0)
+        );
+        let (marked, conflicts) = merge_bytes(base, ours, b"cafe\nb\nc\n", &LABELS);
+        assert_eq!(conflicts, 1);
+        assert!(marked.starts_with(b"<<<<<<< your version\ncaf\xe9 cr\xe8me\n=======\ncafe\n"));
     }
 }

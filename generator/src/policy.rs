@@ -92,26 +92,50 @@ struct SetAnswer {
 
 impl Policy {
     pub fn parse(text: &str) -> Result<Self, Error> {
-        let bad = |msg: String| Error::Template(format!("{POLICY_FILE}: {msg}"));
-        let file: PolicyFile = toml::from_str(text).map_err(|e| bad(e.to_string()))?;
+        let file: PolicyFile =
+            toml::from_str(text).map_err(|e| Error::Policy(format!("{POLICY_FILE}: {e}")))?;
+        // Names the line holding the first mention of what is wrong.
+        let bad = |needle: &str, msg: String| {
+            let line = text
+                .lines()
+                .position(|l| l.contains(needle))
+                .map_or(String::new(), |n| format!(" line {}", n + 1));
+            Error::Policy(format!("{POLICY_FILE}{line}: {msg}"))
+        };
         for pattern in file.ownership.managed.iter().chain(&file.ownership.seeded) {
             let stem = pattern.strip_suffix("/**").unwrap_or(pattern);
-            if stem.is_empty() || stem.contains('*') || stem.starts_with('/') {
-                return Err(bad(format!(
-                    "pattern `{pattern}`: use a file path or `folder/**`"
-                )));
+            if stem.contains('*') {
+                return Err(bad(
+                    pattern,
+                    format!("pattern `{pattern}`: use a file path or `folder/**`"),
+                ));
             }
+            crate::paths::confined(stem)
+                .map_err(|why| bad(pattern, format!("pattern `{pattern}` {why}")))?;
         }
         let mut migrations: Vec<Migration> = Vec::new();
         for entry in file.migrations {
             if migrations.iter().any(|m| m.id == entry.id) {
-                return Err(bad(format!("migration id `{}` is used twice", entry.id)));
+                return Err(bad(
+                    &entry.id,
+                    format!("migration id `{}` is used twice", entry.id),
+                ));
             }
             let change = match (entry.rename_file, entry.rename_answer, entry.set_answer) {
-                (Some(r), None, None) => Change::RenameFile {
-                    from: r.from,
-                    to: r.to,
-                },
+                (Some(r), None, None) => {
+                    for path in [&r.from, &r.to] {
+                        crate::paths::confined(path).map_err(|why| {
+                            bad(
+                                path,
+                                format!("migration `{}`: path `{path}` {why}", entry.id),
+                            )
+                        })?;
+                    }
+                    Change::RenameFile {
+                        from: r.from,
+                        to: r.to,
+                    }
+                }
                 (None, Some(r), None) => Change::RenameAnswer {
                     from: r.from,
                     to: r.to,
@@ -121,10 +145,13 @@ impl Policy {
                     value: s.value,
                 },
                 _ => {
-                    return Err(bad(format!(
-                        "migration `{}` needs exactly one of rename_file, rename_answer, set_answer",
-                        entry.id
-                    )));
+                    return Err(bad(
+                        &entry.id,
+                        format!(
+                            "migration `{}` needs exactly one of rename_file, rename_answer, set_answer",
+                            entry.id
+                        ),
+                    ));
                 }
             };
             migrations.push(Migration {
@@ -225,6 +252,12 @@ mod tests {
             "[[migrations]]\nid = \"a\"\nset_answer = { key = \"x\", value = \"true\" }\n\
              rename_answer = { from = \"x\", to = \"y\" }",
             "[[migrations]]\nid = \"a\"\nset_answer = { key = \"x\" }",
+            // Paths leaving the service, or into git's own files.
+            "[[migrations]]\nid = \"a\"\nrename_file = { from = \"x\", to = \"../victim.md\" }",
+            "[[migrations]]\nid = \"a\"\nrename_file = { from = \"x\", to = \"/tmp/anywhere\" }",
+            "[[migrations]]\nid = \"a\"\nrename_file = { from = \"../x\", to = \"y\" }",
+            "[[migrations]]\nid = \"a\"\nrename_file = { from = \"x\", to = \".git/hooks/pre-commit\" }",
+            "[ownership]\nmanaged = [\"../**\"]",
         ] {
             assert!(Policy::parse(text).is_err(), "{text}");
         }

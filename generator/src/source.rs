@@ -80,7 +80,9 @@ impl Source {
                 repo,
             });
         }
-        if !looks_like_url(location) {
+        // A location is data (a state file is anyone's to edit), never an
+        // option to git: `--upload-pack=...` would run a command.
+        if !looks_like_url(location) || location.starts_with('-') {
             return Err(Error::Source(format!(
                 "{location}: no such folder, and not a git URL"
             )));
@@ -150,8 +152,7 @@ impl Source {
                 builtin_version()
             ))),
             (Self::Git { repo, location }, Some(commit)) => {
-                let object = format!("{commit}^{{commit}}");
-                if !git_status(repo, &["rev-parse", "--verify", "--quiet", &object])? {
+                if !self.holds(version)? {
                     return Err(Error::Source(format!(
                         "{location} does not hold version {version} (commit {commit}): \
                          fetch it there, or pass --template with a clone that has it"
@@ -162,6 +163,18 @@ impl Source {
             (Self::Git { location, .. }, None) => Err(Error::Source(format!(
                 "version {version} of {location} names no commit"
             ))),
+        }
+    }
+
+    /// Whether the repository has `version`'s commit; true when there is
+    /// none to look for (the built-in template, a version without a commit).
+    pub fn holds(&self, version: &Version) -> Result<bool, Error> {
+        match (self, &version.commit) {
+            (Self::Git { repo, .. }, Some(commit)) => {
+                let object = format!("{commit}^{{commit}}");
+                git_status(repo, &["rev-parse", "--verify", "--quiet", &object])
+            }
+            _ => Ok(true),
         }
     }
 
@@ -327,8 +340,11 @@ fn mirror(url: &str) -> Result<PathBuf, Error> {
         .map_err(Error::io("create a folder in", &cache))?;
     let into = partial.path().join("repo");
     let into_str = into.to_string_lossy().into_owned();
-    git(&cache, &["clone", "--quiet", "--mirror", url, &into_str])
-        .map_err(|e| Error::Source(format!("cannot clone {url}: {e}")))?;
+    git(
+        &cache,
+        &["clone", "--quiet", "--mirror", "--", url, &into_str],
+    )
+    .map_err(|e| Error::Source(format!("cannot clone {url}: {e}")))?;
     std::fs::rename(&into, &repo).map_err(Error::io("move into place", &repo))?;
     Ok(repo)
 }
@@ -489,5 +505,15 @@ mod tests {
         assert!(looks_like_url("git@github.com:acme/rampart.git"));
         assert!(!looks_like_url("../rampart"));
         assert!(!looks_like_url("dir/with:colon"));
+    }
+
+    // A source from a hostile state file never becomes an option of git.
+    #[test]
+    fn a_location_is_never_an_option() {
+        let marker = std::env::temp_dir().join(format!("rampart-pwned-{}", std::process::id()));
+        let location = format!("--upload-pack=touch {}://x", marker.display());
+        let err = Source::open(&location).unwrap_err();
+        assert!(matches!(err, Error::Source(_)), "{err}");
+        assert!(!marker.exists());
     }
 }

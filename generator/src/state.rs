@@ -99,8 +99,39 @@ impl State {
         };
         let state: Self = toml::from_str(&text)
             .map_err(|e| Error::Refused(format!("{} is malformed: {e}", path.display())))?;
-        state.name()?;
+        state.validate().map_err(|(needle, why)| {
+            let line = text
+                .lines()
+                .position(|l| l.contains(needle.as_str()))
+                .map_or(String::new(), |n| format!(" line {}", n + 1));
+            Error::Refused(format!(
+                "{}{line}: {why}; restore the file from git",
+                path.display()
+            ))
+        })?;
         Ok(state)
+    }
+
+    /// Refuses what `rampart new` would never have written: a name it would
+    /// refuse, a path outside the service, a commit that is not a hash. On
+    /// failure, the text to find the line by, and what is wrong.
+    fn validate(&self) -> Result<(), (String, String)> {
+        let name = self.name().map_err(|e| (NAME.to_owned(), e.to_string()))?;
+        crate::name::validate(name).map_err(|e| (NAME.to_owned(), e.to_string()))?;
+        for path in self.files.keys().chain(&self.managed) {
+            crate::paths::confined(path)
+                .map_err(|why| (path.clone(), format!("the path `{path}` {why}")))?;
+        }
+        if let Some(commit) = &self.template.commit {
+            let hex = commit.chars().all(|c| c.is_ascii_hexdigit());
+            if !hex || ![40, 64].contains(&commit.len()) {
+                return Err((
+                    commit.clone(),
+                    format!("the template commit `{commit}` is not a git commit hash"),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The version it records.

@@ -10,13 +10,15 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::answers;
+use crate::answers::{self, Answer};
+use crate::journal::{self, Journal};
 use crate::lockfile;
 use crate::merge::{self, Labels};
-use crate::policy::{Change, Class};
+use crate::policy::{Change, Class, Policy};
 use crate::render::{Rendered, RenderedFile};
 use crate::source::{self, Sources};
 use crate::state::{STATE_FILE, State};
+use crate::template::Template;
 use crate::{Error, git, write};
 
 /// What to update and how.
@@ -70,6 +72,10 @@ pub struct FileChange {
     pub path: String,
     pub class: Class,
     pub outcome: Outcome,
+    /// Where the template's version was written, when it could not be
+    /// merged into the team's file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub beside: Option<String>,
 }
 
 /// What an update did (or, with `dry_run`, would do).
@@ -86,6 +92,8 @@ pub struct Report {
     /// The unified diff of the working tree (dry runs only).
     #[serde(skip)]
     pub diff: String,
+    /// Whether an interrupted update was rolled back first.
+    pub recovered: bool,
 }
 
 impl Report {
@@ -129,6 +137,9 @@ impl Report {
             self.merged(),
             self.conflicted().len()
         );
+        if self.recovered {
+            out.push_str("  an interrupted update was rolled back first\n");
+        }
         for migration in &self.migrations {
             out.push_str(&format!("  migration {migration}\n"));
         }
@@ -154,7 +165,14 @@ impl Report {
                     "yours, from before the template had one: kept (`cargo update` if builds say so)"
                 }
             };
-            out.push_str(&format!("  {}: {what}\n", file.path));
+            match &file.beside {
+                Some(beside) => out.push_str(&format!(
+                    "  {}: CONFLICT: kept yours; the template's version is in {beside}: \
+                     settle the two, then delete it\n",
+                    file.path
+                )),
+                None => out.push_str(&format!("  {}: {what}\n", file.path)),
+            }
         }
         out
     }
@@ -168,6 +186,7 @@ pub fn update(opts: &UpdateOptions) -> Result<Report, Error> {
 /// Like `update`, reusing what `sources` has already read (fleets).
 pub fn update_with(opts: &UpdateOptions, sources: &mut Sources) -> Result<Report, Error> {
     let root = &opts.path;
+    let recovered = recover_interrupted(opts)?;
     let state = State::read(root)?;
     if !opts.allow_dirty && !opts.dry_run {
         ensure_clean(root)?;
@@ -179,15 +198,17 @@ pub fn update_with(opts: &UpdateOptions, sources: &mut Sources) -> Result<Report
     let source = sources.open(location)?;
     let from = state.version();
     let to = sources.resolve(&source, opts.to.as_deref().or(rev))?;
+    let mut report = Report {
+        from: from.label.clone(),
+        to: to.label.clone(),
+        files: Vec::new(),
+        migrations: Vec::new(),
+        changes: Vec::new(),
+        diff: String::new(),
+        recovered,
+    };
     if from == to && opts.set.is_empty() {
-        return Ok(Report {
-            from: from.label.clone(),
-            to: to.label,
-            files: Vec::new(),
-            migrations: Vec::new(),
-            changes: Vec::new(),
-            diff: String::new(),
-        });
+        return Ok(report);
     }
     // First, so that a version the source cannot render is the error shown.
     let old_template = sources.load(&source, &from)?;
@@ -204,61 +225,202 @@ pub fn update_with(opts: &UpdateOptions, sources: &mut Sources) -> Result<Report
     }
     let new_template = sources.load(&source, &to)?;
     let name = state.name()?.to_owned();
-    let old_answers = state.placeholder_answers();
+    let old_answers = stored_answers(root, &state, &old_template)?;
     let old = sources
         .renderer(&source, &from)?
         .render(&name, &old_answers)?;
-
-    // Migrations: renamed answers move before the new answers resolve,
-    // renamed files move before the merge compares them.
-    let mut moved_answers = old_answers.clone();
-    let mut renames = Vec::new();
-    let mut set_answers = Vec::new();
-    let mut migrations = Vec::new();
-    for migration in new_template.policy.pending_since(&old_template.policy) {
-        match &migration.change {
-            Change::RenameAnswer { from, to } => {
-                if let Some(answer) = moved_answers.remove(from) {
-                    moved_answers.insert(to.clone(), answer);
-                }
-                migrations.push(format!("{}: answer {from} renamed to {to}", migration.id));
-            }
-            Change::RenameFile { from, to } => {
-                renames.push((from.clone(), to.clone()));
-                migrations.push(format!("{}: file {from} renamed to {to}", migration.id));
-            }
-            Change::SetAnswer { key, value } => {
-                if !moved_answers.contains_key(key) {
-                    set_answers.push((key.clone(), value.clone()));
-                    migrations.push(format!("{}: answer {key} set to {value}", migration.id));
-                }
-            }
-        }
-    }
+    let moves = Moves::pending(&new_template.policy, &old_template.policy, &old_answers);
+    report.migrations = moves.described.clone();
     let placeholders = new_template.placeholders()?;
-    let mut given: Vec<(String, String)> = moved_answers
+    let mut given: Vec<(String, String)> = moves
+        .answers
         .iter()
         .filter(|(key, _)| placeholders.iter().any(|p| &p.name == *key))
         .map(|(key, answer)| (key.clone(), answer.to_string()))
         .collect();
-    given.extend(set_answers);
+    given.extend(moves.set_answers.iter().cloned());
     given.extend(opts.set.iter().cloned());
     let new_answers = answers::resolve(&placeholders, &given)?;
     let new = sources
         .renderer(&source, &to)?
         .render(&name, &new_answers)?;
-
-    let mut base = by_path(&old);
-    for (from, to) in &renames {
-        if let Some(file) = base.remove(from.as_str()) {
-            base.insert(to.as_str(), file);
-        }
-    }
-    let theirs = by_path(&new);
     let labels = Labels {
         ours: &format!("your version (template {from})"),
         theirs: &format!("template {to}"),
     };
+    let plan = plan(
+        root,
+        &old,
+        &new,
+        &moves.files,
+        &new_template,
+        &old_template,
+        &labels,
+    )?;
+    if from != to {
+        report.changes = sources.changes(&source, &from, &to);
+    }
+    report.files = plan.iter().map(Planned::change).collect();
+    if opts.dry_run {
+        report.diff = plan.iter().map(Planned::diff).collect();
+        return Ok(report);
+    }
+    let state = State::new(
+        &source,
+        &to,
+        &name,
+        &new_answers,
+        &new,
+        &new_template.policy,
+    );
+    apply(root, &plan, &state.to_toml()?)?;
+    Ok(report)
+}
+
+/// The answers the state file records, checked as `rampart new` checked
+/// them, since anyone can edit the file.
+fn stored_answers(
+    root: &Path,
+    state: &State,
+    template: &Template,
+) -> Result<BTreeMap<String, Answer>, Error> {
+    let stored: Vec<(String, String)> = state
+        .placeholder_answers()
+        .into_iter()
+        .map(|(key, answer)| (key, answer.to_string()))
+        .collect();
+    answers::resolve(&template.placeholders()?, &stored)
+        .map_err(|e| Error::Refused(format!("{}: {e}", root.join(STATE_FILE).display())))
+}
+
+/// Rolls back an update a crash interrupted, so this run starts from the
+/// tree as it was before that one. A dry run writes nothing, so it refuses.
+fn recover_interrupted(opts: &UpdateOptions) -> Result<bool, Error> {
+    if opts.dry_run {
+        if opts.path.join(journal::JOURNAL).is_dir() {
+            return Err(Error::Refused(format!(
+                "an update of {} was interrupted; run `rampart update` without --dry-run \
+                 to roll it back and update again",
+                opts.path.display()
+            )));
+        }
+        return Ok(false);
+    }
+    journal::recover(&opts.path)
+}
+
+/// What the template's migrations pending between two versions change.
+struct Moves {
+    /// The stored answers, renamed ones under their new names.
+    answers: BTreeMap<String, Answer>,
+    set_answers: Vec<(String, String)>,
+    /// Renamed files, `(from, to)`.
+    files: Vec<(String, String)>,
+    described: Vec<String>,
+}
+
+impl Moves {
+    /// Renamed answers move before the new answers resolve, renamed files
+    /// before the merge compares them.
+    fn pending(new: &Policy, old: &Policy, answers: &BTreeMap<String, Answer>) -> Self {
+        let mut moves = Self {
+            answers: answers.clone(),
+            set_answers: Vec::new(),
+            files: Vec::new(),
+            described: Vec::new(),
+        };
+        for migration in new.pending_since(old) {
+            let id = &migration.id;
+            match &migration.change {
+                Change::RenameAnswer { from, to } => {
+                    if let Some(answer) = moves.answers.remove(from) {
+                        moves.answers.insert(to.clone(), answer);
+                    }
+                    moves
+                        .described
+                        .push(format!("{id}: answer {from} renamed to {to}"));
+                }
+                Change::RenameFile { from, to } => {
+                    moves.files.push((from.clone(), to.clone()));
+                    moves
+                        .described
+                        .push(format!("{id}: file {from} renamed to {to}"));
+                }
+                Change::SetAnswer { key, value } => {
+                    if !moves.answers.contains_key(key) {
+                        moves.set_answers.push((key.clone(), value.clone()));
+                        moves
+                            .described
+                            .push(format!("{id}: answer {key} set to {value}"));
+                    }
+                }
+            }
+        }
+        moves
+    }
+}
+
+/// One file's part of an update, decided before anything is written.
+struct Planned {
+    path: String,
+    class: Class,
+    /// The team's copy moves here from this path (a rename migration).
+    renamed_from: Option<String>,
+    /// The team's copy as it is now.
+    ours: Option<Vec<u8>>,
+    step: Step,
+}
+
+impl Planned {
+    fn change(&self) -> FileChange {
+        FileChange {
+            path: self.path.clone(),
+            class: self.class,
+            outcome: self.step.outcome(),
+            beside: matches!(self.step, Step::Beside(..)).then(|| beside(&self.path)),
+        }
+    }
+
+    /// What a dry run shows of it.
+    fn diff(&self) -> String {
+        let after = match &self.step {
+            Step::Write(_, contents, _) => Some(contents.as_slice()),
+            Step::Remove(_) => None,
+            Step::Keep(_) | Step::Beside(..) => self.ours.as_deref(),
+        };
+        let from = self.renamed_from.as_deref().unwrap_or(&self.path);
+        let mut text = diff(from, &self.path, self.ours.as_deref(), after);
+        if let Step::Beside(_, contents) = &self.step {
+            text.push_str(&diff(&self.path, &beside(&self.path), None, Some(contents)));
+        }
+        text
+    }
+}
+
+/// Where the template's version of a file goes when it cannot be merged
+/// into the team's: beside it, for the team to settle (`rampart check`
+/// fails while it is there).
+pub fn beside(path: &str) -> String {
+    format!("{path}.rampart-template")
+}
+
+/// Decides every file, reading the working tree but writing nothing.
+fn plan(
+    root: &Path,
+    old: &Rendered,
+    new: &Rendered,
+    renames: &[(String, String)],
+    new_template: &Template,
+    old_template: &Template,
+    labels: &Labels,
+) -> Result<Vec<Planned>, Error> {
+    let mut base = by_path(old);
+    for (from, to) in renames {
+        if let Some(file) = base.remove(from.as_str()) {
+            base.insert(to.as_str(), file);
+        }
+    }
+    let theirs = by_path(new);
     let mut plan = Vec::new();
     let paths: BTreeSet<&str> = base.keys().chain(theirs.keys()).copied().collect();
     for path in paths {
@@ -266,72 +428,140 @@ pub fn update_with(opts: &UpdateOptions, sources: &mut Sources) -> Result<Report
             Some(_) => new_template.policy.class(path),
             None => old_template.policy.class(path),
         };
-        let renamed_from = renames
+        let mut renamed_from = renames
             .iter()
             .find(|(_, to)| to == path)
-            .map(|(f, _)| f.as_str());
-        let ours = read_file(root, renamed_from.unwrap_or(path))?;
-        let step = settle(
-            class,
-            base.get(path).map(|f| f.contents.as_slice()),
-            theirs.get(path).copied(),
-            ours.as_deref(),
-            &labels,
-        );
-        if let Some(step) = step {
-            plan.push((path.to_owned(), class, renamed_from, ours, step));
-        } else if let Some(from) = renamed_from
-            && ours.is_some()
+            .map(|(from, _)| from.clone());
+        let (base_file, their_file) = (base.get(path).copied(), theirs.get(path).copied());
+        if renamed_from.is_some()
+            && let Some(own) = read_file(root, path)?
         {
-            // Unchanged contents, new place.
-            let contents = ours.clone().unwrap_or_default();
-            let executable = theirs.get(path).is_some_and(|f| f.executable);
-            plan.push((
-                path.to_owned(),
+            if their_file.is_some_and(|f| f.contents == own) {
+                continue; // the team made the same move already
+            }
+            // The team has a file of its own where the template moves one:
+            // both of the team's files stay, the template's goes beside.
+            let contents = their_file.map_or_else(Vec::new, |f| f.contents.clone());
+            plan.push(Planned {
+                path: path.to_owned(),
                 class,
-                Some(from),
-                ours,
-                Step::Write(Outcome::Updated, contents, executable),
-            ));
-        }
-    }
-
-    let mut report = Report {
-        from: from.label.clone(),
-        to: to.label.clone(),
-        files: Vec::new(),
-        migrations,
-        changes: if from == to {
-            Vec::new()
-        } else {
-            sources.changes(&source, &from, &to)
-        },
-        diff: String::new(),
-    };
-    for (path, class, renamed_from, ours, step) in &plan {
-        let outcome = step.outcome();
-        report.files.push(FileChange {
-            path: path.clone(),
-            class: *class,
-            outcome,
-        });
-        if opts.dry_run {
-            let after = match step {
-                Step::Write(_, contents, _) => Some(contents.as_slice()),
-                Step::Remove(_) => None,
-                Step::Keep(_) => ours.as_deref(),
-            };
-            report.diff.push_str(&diff(
-                renamed_from.unwrap_or(path),
-                path,
-                ours.as_deref(),
-                after,
-            ));
+                renamed_from: None,
+                ours: Some(own),
+                step: Step::Beside(Outcome::Conflicted, contents),
+            });
             continue;
         }
+        let source_path = renamed_from.clone().unwrap_or_else(|| path.to_owned());
+        let ours = read_file(root, &source_path)?;
+        if ours.is_none() {
+            renamed_from = None;
+        }
+        let ours_executable = ours.is_some() && is_executable(root, &source_path);
+        let step = settle(class, base_file, their_file, ours.as_deref(), labels)
+            .map(|step| keep_team_mode(step, class, base_file, ours.is_some(), ours_executable))
+            .or_else(|| {
+                mode_only(
+                    class,
+                    base_file,
+                    their_file,
+                    ours.as_deref(),
+                    ours_executable,
+                )
+            })
+            .or_else(|| {
+                // Unchanged contents, new place.
+                renamed_from.as_ref().map(|_| {
+                    let executable = their_file.map_or(ours_executable, |f| f.executable);
+                    Step::Write(
+                        Outcome::Updated,
+                        ours.clone().unwrap_or_default(),
+                        executable,
+                    )
+                })
+            });
+        if let Some(step) = step {
+            plan.push(Planned {
+                path: path.to_owned(),
+                class,
+                renamed_from,
+                ours,
+                step,
+            });
+        }
+    }
+    Ok(plan)
+}
+
+/// A file the team keeps (not managed) keeps the team's executable bit when
+/// the team changed it; otherwise it takes the template's.
+fn keep_team_mode(
+    step: Step,
+    class: Class,
+    base: Option<&RenderedFile>,
+    ours_exists: bool,
+    ours_executable: bool,
+) -> Step {
+    match step {
+        Step::Write(outcome, contents, _)
+            if class != Class::Managed
+                && ours_exists
+                && base.is_some_and(|b| b.executable != ours_executable) =>
+        {
+            Step::Write(outcome, contents, ours_executable)
+        }
+        step => step,
+    }
+}
+
+/// A file whose contents need nothing may still need its mode: a managed
+/// file gets the template's back; another gets the template's change unless
+/// the team changed the bit itself.
+fn mode_only(
+    class: Class,
+    base: Option<&RenderedFile>,
+    theirs: Option<&RenderedFile>,
+    ours: Option<&[u8]>,
+    ours_executable: bool,
+) -> Option<Step> {
+    let (theirs, ours) = (theirs?, ours?);
+    let wanted = match class {
+        Class::Managed => theirs.executable,
+        Class::Seeded => return None,
+        Class::Merged if base.is_some_and(|b| b.executable != ours_executable) => ours_executable,
+        Class::Merged => theirs.executable,
+    };
+    let outcome = match class {
+        Class::Managed if base.is_none_or(|b| b.executable == ours_executable) => Outcome::Updated,
+        Class::Managed => Outcome::Replaced,
+        _ => Outcome::Updated,
+    };
+    (wanted != ours_executable).then(|| Step::Write(outcome, ours.to_vec(), wanted))
+}
+
+/// Carries out `plan` and writes the state file, all under the undo
+/// journal: a crash at any point leaves a tree the next run rolls back.
+fn apply(root: &Path, plan: &[Planned], state: &str) -> Result<(), Error> {
+    let mut touched: Vec<String> = vec![STATE_FILE.to_owned()];
+    for planned in plan {
+        touched.push(planned.path.clone());
+        touched.extend(planned.renamed_from.clone());
+        if matches!(planned.step, Step::Beside(..)) {
+            touched.push(beside(&planned.path));
+        }
+    }
+    let journal = Journal::begin(root, touched.iter().map(String::as_str))?;
+    for Planned {
+        path,
+        renamed_from,
+        ours,
+        step,
+        ..
+    } in plan
+    {
         match step {
             Step::Write(_, contents, executable) => write_file(root, path, contents, *executable)?,
             Step::Remove(_) => remove_file(root, path)?,
+            Step::Beside(_, contents) => write_file(root, &beside(path), contents, false)?,
             Step::Keep(_) => {
                 if let (Some(from), Some(contents)) = (renamed_from, ours) {
                     // Read before the old path goes below.
@@ -344,20 +574,9 @@ pub fn update_with(opts: &UpdateOptions, sources: &mut Sources) -> Result<Report
             remove_file(root, from)?;
         }
     }
-    if !opts.dry_run {
-        // Last: until it is written, running the update again redoes it.
-        let state = State::new(
-            &source,
-            &to,
-            &name,
-            &new_answers,
-            &new,
-            &new_template.policy,
-        );
-        let text = state.to_toml()?;
-        write::replace_file(&root.join(STATE_FILE), text.as_bytes())?;
-    }
-    Ok(report)
+    // Last: until the journal goes, running the update again redoes it.
+    write::replace_file(&root.join(STATE_FILE), state.as_bytes())?;
+    journal.finish()
 }
 
 /// What to do with one file.
@@ -367,12 +586,15 @@ enum Step {
     Remove(Outcome),
     /// Leave the working tree's file (or its absence) as it is.
     Keep(Outcome),
+    /// Leave the team's file as it is, and write the template's version
+    /// beside it (`beside`), for the team to settle.
+    Beside(Outcome, Vec<u8>),
 }
 
 impl Step {
     fn outcome(&self) -> Outcome {
         match self {
-            Self::Write(o, ..) | Self::Remove(o) | Self::Keep(o) => *o,
+            Self::Write(o, ..) | Self::Remove(o) | Self::Keep(o) | Self::Beside(o, _) => *o,
         }
     }
 }
@@ -381,11 +603,12 @@ impl Step {
 /// (working tree); `None` when there is nothing to do.
 fn settle(
     class: Class,
-    base: Option<&[u8]>,
+    base: Option<&RenderedFile>,
     theirs: Option<&RenderedFile>,
     ours: Option<&[u8]>,
     labels: &Labels,
 ) -> Option<Step> {
+    let base = base.map(|f| f.contents.as_slice());
     let write = |outcome, contents: &[u8], file: &RenderedFile| {
         Some(Step::Write(outcome, contents.to_vec(), file.executable))
     };
@@ -433,23 +656,17 @@ fn settle(
             if base == new {
                 return None;
             }
-            match (
-                std::str::from_utf8(base),
-                std::str::from_utf8(ours),
-                std::str::from_utf8(new),
-            ) {
-                (Ok(base), Ok(ours), Ok(new)) => {
-                    let merged = merge::merge(base, ours, new, labels);
-                    let outcome = if merged.conflicts > 0 {
-                        Outcome::Conflicted
-                    } else {
-                        Outcome::Merged
-                    };
-                    write(outcome, merged.text.as_bytes(), theirs_file)
-                }
-                // Binary files cannot be merged: the team's copy stays.
-                _ => Some(Step::Keep(Outcome::Conflicted)),
+            if [base, ours, new].iter().any(|side| side.contains(&0)) {
+                // Binary: the team's copy stays, the template's goes beside.
+                return Some(Step::Beside(Outcome::Conflicted, new.to_vec()));
             }
+            let (merged, conflicts) = merge::merge_bytes(base, ours, new, labels);
+            let outcome = if conflicts > 0 {
+                Outcome::Conflicted
+            } else {
+                Outcome::Merged
+            };
+            write(outcome, &merged, theirs_file)
         }
     }
 }

@@ -132,6 +132,10 @@ fn restrict(_path: &Path, _mode: u32) -> Result<(), Error> {
     Ok(())
 }
 
+/// How `replace_file`'s temporary siblings are named: a process killed
+/// midway leaves one behind, which the undo journal's recovery removes.
+pub const TEMP_PREFIX: &str = ".rampart-tmp-";
+
 /// Replaces (or creates) the file at `path` through a temporary sibling and
 /// a rename, so that it is never seen half written. Keeps its permissions.
 pub fn replace_file(path: &Path, contents: &[u8]) -> Result<(), Error> {
@@ -140,7 +144,7 @@ pub fn replace_file(path: &Path, contents: &[u8]) -> Result<(), Error> {
         _ => Path::new("."),
     };
     let mut file = tempfile::Builder::new()
-        .prefix(".rampart-")
+        .prefix(TEMP_PREFIX)
         .tempfile_in(parent)
         .map_err(Error::io("create a file in", parent))?;
     file.write_all(contents)

@@ -5,44 +5,14 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use rampart::check::{self, DRIFT, UP_TO_DATE, UPDATE_AVAILABLE};
 use rampart::fleet;
 use rampart::update::{Outcome, UpdateOptions, update};
 use rampart::{Error, NewOptions, new_service_with_answers};
 
-/// Runs git in `dir` with a fixed identity and returns its stdout.
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?} in {}: {}",
-        dir.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn commit_all(dir: &Path, message: &str) {
-    git(dir, &["add", "--all"]);
-    git(dir, &["commit", "--quiet", "-m", message]);
-}
-
-fn read(path: impl AsRef<Path>) -> String {
-    fs::read_to_string(path.as_ref()).unwrap_or_else(|e| panic!("{}: {e}", path.as_ref().display()))
-}
-
-fn append(path: impl AsRef<Path>, text: &str) {
-    let mut contents = read(&path);
-    contents.push_str(text);
-    fs::write(path, contents).unwrap();
-}
+mod support;
+use support::{append, commit_all, copy_template, git, rampart_with as rampart, read};
 
 /// Replaces the first occurrence of `from`, which must be there.
 fn edit(path: impl AsRef<Path>, from: &str, to: &str) {
@@ -55,37 +25,11 @@ fn edit(path: impl AsRef<Path>, from: &str, to: &str) {
     fs::write(path, contents.replacen(from, to, 1)).unwrap();
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            if entry.file_name() != "target" {
-                copy_dir(&entry.path(), &target);
-            }
-        } else {
-            fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 const V1_TITLE: &str = "# {{project-name}}\n";
 const V2_TITLE: &str = "# {{project-name}}, a Rampart service\n";
 
 /// A template source repository: the real template as v1 (plus a `team`
 /// answer), and v2 making every kind of change an update must handle.
-/// This workspace's template and update policy, copied into `repo`.
-fn copy_template(repo: &Path) {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    copy_dir(&workspace.join("template"), &repo.join("template"));
-    fs::copy(
-        workspace.join("template-update.toml"),
-        repo.join("template-update.toml"),
-    )
-    .unwrap();
-}
-
 struct Source {
     _dir: tempfile::TempDir,
     repo: PathBuf,
@@ -543,17 +487,6 @@ fn a_fleet_of_services_updates_in_one_run_each_on_its_own_branch() {
         git(&dirty, &["status", "--porcelain"]).trim(),
         "M src/main.rs"
     );
-}
-
-/// Runs the `rampart` binary; returns its exit code and stdout.
-fn rampart(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .args(args)
-        .output()
-        .expect("rampart runs");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    (out.status.code().unwrap_or(-1), format!("{stdout}{stderr}"))
 }
 
 #[test]

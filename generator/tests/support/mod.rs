@@ -1,4 +1,5 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration tests (each test crate uses some).
+#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -15,6 +16,75 @@ pub enum Entry {
 /// The real `rampart` binary built by cargo for these tests.
 pub fn rampart() -> Command {
     Command::new(env!("CARGO_BIN_EXE_rampart"))
+}
+
+/// Runs the `rampart` binary with `args`; returns its exit code and its
+/// stdout and stderr together.
+pub fn rampart_with(args: &[&str]) -> (i32, String) {
+    let (output, stdout, stderr) = run(rampart().args(args));
+    (
+        output.status.code().unwrap_or(-1),
+        format!("{stdout}{stderr}"),
+    )
+}
+
+/// Runs git in `dir` with a fixed identity and returns its stdout.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?} in {}: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn commit_all(dir: &Path, message: &str) {
+    git(dir, &["add", "--all"]);
+    git(dir, &["commit", "--quiet", "-m", message]);
+}
+
+pub fn read(path: impl AsRef<Path>) -> String {
+    fs::read_to_string(path.as_ref()).unwrap_or_else(|e| panic!("{}: {e}", path.as_ref().display()))
+}
+
+pub fn append(path: impl AsRef<Path>, text: &str) {
+    let mut contents = read(&path);
+    contents.push_str(text);
+    fs::write(path, contents).unwrap();
+}
+
+/// Copies a folder, leaving out `target` folders (build output).
+pub fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            if entry.file_name() != "target" {
+                copy_dir(&entry.path(), &target);
+            }
+        } else {
+            fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// This workspace's template and update policy, copied into `repo`.
+pub fn copy_template(repo: &Path) {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    copy_dir(&workspace.join("template"), &repo.join("template"));
+    fs::copy(
+        workspace.join("template-update.toml"),
+        repo.join("template-update.toml"),
+    )
+    .unwrap();
 }
 
 /// Runs `cmd` and returns its output, with stdout/stderr as text for messages.
