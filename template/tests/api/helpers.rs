@@ -17,8 +17,9 @@ use {{crate_name}}::{
     telemetry,
 };
 // For the jail's tests, which count attempts the way a login does.
+pub use {{crate_name}}::auth::jail::Budget;
 pub use {{crate_name}}::auth::jail::MAX_FAILURES;
-pub use {{crate_name}}::auth::jail::{Attempt, Budget, Jail};
+pub use {{crate_name}}::auth::jail::{Attempt, Jail};
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
