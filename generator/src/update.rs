@@ -16,7 +16,7 @@ use crate::lockfile;
 use crate::merge::{self, Labels};
 use crate::policy::{Change, Class, Policy};
 use crate::render::{Rendered, RenderedFile};
-use crate::source::{self, Sources};
+use crate::source::{self, Source, Sources, Version};
 use crate::state::{STATE_FILE, State};
 use crate::template::Template;
 use crate::{Error, git, write};
@@ -212,17 +212,7 @@ pub fn update_with(opts: &UpdateOptions, sources: &mut Sources) -> Result<Report
     }
     // First, so that a version the source cannot render is the error shown.
     let old_template = sources.load(&source, &from)?;
-    if from != to && sources.precedes(&source, &from, &to)? != Some(true) {
-        return Err(match sources.precedes(&source, &to, &from)? {
-            Some(true) => Error::Refused(format!(
-                "{to} is older than the service's template {from}: rampart does not downgrade"
-            )),
-            _ => Error::Refused(format!(
-                "{to} is not a later version of the service's template {from} in {}",
-                source.location()
-            )),
-        });
-    }
+    ensure_forward(sources, &source, &from, &to)?;
     let new_template = sources.load(&source, &to)?;
     let name = state.name()?.to_owned();
     let old_answers = stored_answers(root, &state, &old_template)?;
@@ -231,16 +221,7 @@ pub fn update_with(opts: &UpdateOptions, sources: &mut Sources) -> Result<Report
         .render(&name, &old_answers)?;
     let moves = Moves::pending(&new_template.policy, &old_template.policy, &old_answers);
     report.migrations = moves.described.clone();
-    let placeholders = new_template.placeholders()?;
-    let mut given: Vec<(String, String)> = moves
-        .answers
-        .iter()
-        .filter(|(key, _)| placeholders.iter().any(|p| &p.name == *key))
-        .map(|(key, answer)| (key.clone(), answer.to_string()))
-        .collect();
-    given.extend(moves.set_answers.iter().cloned());
-    given.extend(opts.set.iter().cloned());
-    let new_answers = answers::resolve(&placeholders, &given)?;
+    let new_answers = moves.resolve(&new_template, &opts.set)?;
     let new = sources
         .renderer(&source, &to)?
         .render(&name, &new_answers)?;
@@ -291,6 +272,27 @@ fn stored_answers(
         .collect();
     answers::resolve(&template.placeholders()?, &stored)
         .map_err(|e| Error::Refused(format!("{}: {e}", root.join(STATE_FILE).display())))
+}
+
+/// Refuses to move `from` to a version that is not later in `source`.
+fn ensure_forward(
+    sources: &mut Sources,
+    source: &Source,
+    from: &Version,
+    to: &Version,
+) -> Result<(), Error> {
+    if from == to || sources.precedes(source, from, to)? == Some(true) {
+        return Ok(());
+    }
+    Err(match sources.precedes(source, to, from)? {
+        Some(true) => Error::Refused(format!(
+            "{to} is older than the service's template {from}: rampart does not downgrade"
+        )),
+        _ => Error::Refused(format!(
+            "{to} is not a later version of the service's template {from} in {}",
+            source.location()
+        )),
+    })
 }
 
 /// Rolls back an update a crash interrupted, so this run starts from the
@@ -357,6 +359,28 @@ impl Moves {
             }
         }
         moves
+    }
+}
+
+impl Moves {
+    /// The new version's answers: the stored ones it still declares, then
+    /// the migrations' values, then `--set`, each checked as `rampart new`
+    /// checks them.
+    fn resolve(
+        &self,
+        template: &Template,
+        set: &[(String, String)],
+    ) -> Result<BTreeMap<String, Answer>, Error> {
+        let placeholders = template.placeholders()?;
+        let mut given: Vec<(String, String)> = self
+            .answers
+            .iter()
+            .filter(|(key, _)| placeholders.iter().any(|p| &p.name == *key))
+            .map(|(key, answer)| (key.clone(), answer.to_string()))
+            .collect();
+        given.extend(self.set_answers.iter().cloned());
+        given.extend(set.iter().cloned());
+        answers::resolve(&placeholders, &given)
     }
 }
 

@@ -4,7 +4,7 @@ use uuid::Uuid;
 
 use {{crate_name}}::auth::application::{self, IssuedKey};
 
-use crate::helpers::{PASSWORD, TestApp, assert_problem, logs, spawn_app_with};
+use crate::helpers::{PASSWORD, TestApp, TestUser, assert_problem, logs, spawn_app_with};
 
 async fn keyed_app() -> TestApp {
     spawn_app_with(&[("APP_REQUIRE_API_KEY", "true")]).await
@@ -109,6 +109,36 @@ async fn auth_08_keys_bound_what_an_application_may_call() {
     );
 }
 
+/// Calls every operation of the contract `doc` that takes an API key as
+/// `admin`, with the `orders:read` key in use: those needing `orders:read`
+/// pass, every other is 403. Returns how many were refused.
+async fn refused_outside_orders_read(app: &TestApp, doc: &Value, admin: &TestUser) -> usize {
+    let mut refused = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let concrete = path.replace("{id}", &Uuid::new_v4().to_string());
+        for (method, operation) in item.as_object().unwrap() {
+            if operation["security"][0].get("api_key").is_none() {
+                continue; // the health checks
+            }
+            let needs = &operation["security"][0]["bearer"];
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let response = app
+                .authed(method.clone(), &concrete, admin)
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap();
+            if *needs == json!(["orders:read"]) {
+                assert_ne!(response.status(), StatusCode::FORBIDDEN, "{method} {path}");
+            } else {
+                assert_problem(response, StatusCode::FORBIDDEN).await;
+                refused += 1;
+            }
+        }
+    }
+    refused
+}
+
 // AUTH-08: no route is outside the scopes: with a key given only
 // `orders:read`, every operation of the contract that does not need
 // `orders:read` is 403 for an administrator, whose token carries every user
@@ -123,29 +153,7 @@ async fn auth_08_every_route_needs_an_application_scope() {
     let doc: Value = app.admin_get("/openapi.json").await.json().await.unwrap();
     let reader = issue(&app, "dashboard", &["orders:read"]).await;
     app.use_api_key(&reader.key);
-    let mut refused = 0;
-    for (path, item) in doc["paths"].as_object().unwrap() {
-        let concrete = path.replace("{id}", &Uuid::new_v4().to_string());
-        for (method, operation) in item.as_object().unwrap() {
-            if operation["security"][0].get("api_key").is_none() {
-                continue; // the health checks
-            }
-            let needs = &operation["security"][0]["bearer"];
-            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-            let response = app
-                .authed(method.clone(), &concrete, &admin)
-                .json(&json!({}))
-                .send()
-                .await
-                .unwrap();
-            if *needs == json!(["orders:read"]) {
-                assert_ne!(response.status(), StatusCode::FORBIDDEN, "{method} {path}");
-            } else {
-                assert_problem(response, StatusCode::FORBIDDEN).await;
-                refused += 1;
-            }
-        }
-    }
+    let refused = refused_outside_orders_read(&app, &doc, &admin).await;
     assert!(refused >= 10, "only {refused} operations refused");
 
     let session = format!("/v1/me/sessions/{}", Uuid::new_v4());
