@@ -390,8 +390,9 @@ struct Planned {
     class: Class,
     /// The team's copy moves here from this path (a rename migration).
     renamed_from: Option<String>,
-    /// The team's copy as it is now.
+    /// The team's copy as it is now, and whether it is executable.
     ours: Option<Vec<u8>>,
+    ours_executable: bool,
     step: Step,
 }
 
@@ -438,8 +439,9 @@ fn plan(
     old_template: &Template,
     labels: &Labels,
 ) -> Result<Vec<Planned>, Error> {
+    let moves = compose(renames);
     let mut base = by_path(old);
-    for (from, to) in renames {
+    for (from, to) in &moves {
         if let Some(file) = base.remove(from.as_str()) {
             base.insert(to.as_str(), file);
         }
@@ -452,114 +454,159 @@ fn plan(
             Some(_) => new_template.policy.class(path),
             None => old_template.policy.class(path),
         };
-        let mut renamed_from = renames
-            .iter()
-            .find(|(_, to)| to == path)
-            .map(|(from, _)| from.clone());
-        let (base_file, their_file) = (base.get(path).copied(), theirs.get(path).copied());
-        if renamed_from.is_some()
-            && let Some(own) = read_file(root, path)?
-        {
-            if their_file.is_some_and(|f| f.contents == own) {
-                continue; // the team made the same move already
-            }
-            // The team has a file of its own where the template moves one:
-            // both of the team's files stay, the template's goes beside.
-            let contents = their_file.map_or_else(Vec::new, |f| f.contents.clone());
-            plan.push(Planned {
-                path: path.to_owned(),
-                class,
-                renamed_from: None,
-                ours: Some(own),
-                step: Step::Beside(Outcome::Conflicted, contents),
-            });
-            continue;
-        }
-        let source_path = renamed_from.clone().unwrap_or_else(|| path.to_owned());
-        let ours = read_file(root, &source_path)?;
-        if ours.is_none() {
-            renamed_from = None;
-        }
-        let ours_executable = ours.is_some() && is_executable(root, &source_path);
-        let step = settle(class, base_file, their_file, ours.as_deref(), labels)
-            .map(|step| keep_team_mode(step, class, base_file, ours.is_some(), ours_executable))
-            .or_else(|| {
-                mode_only(
-                    class,
-                    base_file,
-                    their_file,
-                    ours.as_deref(),
-                    ours_executable,
-                )
-            })
-            .or_else(|| {
-                // Unchanged contents, new place.
-                renamed_from.as_ref().map(|_| {
-                    let executable = their_file.map_or(ours_executable, |f| f.executable);
-                    Step::Write(
-                        Outcome::Updated,
-                        ours.clone().unwrap_or_default(),
-                        executable,
-                    )
-                })
-            });
-        if let Some(step) = step {
-            plan.push(Planned {
-                path: path.to_owned(),
-                class,
-                renamed_from,
-                ours,
-                step,
-            });
-        }
+        let sides = Sides {
+            base: base.get(path).copied(),
+            theirs: theirs.get(path).copied(),
+        };
+        plan.extend(plan_file(root, path, class, sides, &moves, labels)?);
     }
     Ok(plan)
 }
 
-/// A file the team keeps (not managed) keeps the team's executable bit when
-/// the team changed it; otherwise it takes the template's.
-fn keep_team_mode(
-    step: Step,
+/// Renames in order, chained: `a -> b` then `b -> c` is `a -> c`, since a
+/// service two versions behind has its file at `a`.
+fn compose(renames: &[(String, String)]) -> Vec<(String, String)> {
+    let mut moves: Vec<(String, String)> = Vec::new();
+    for (from, to) in renames {
+        match moves.iter_mut().find(|(_, moved_to)| moved_to == from) {
+            Some(chained) => chained.1 = to.clone(),
+            None => moves.push((from.clone(), to.clone())),
+        }
+    }
+    moves
+}
+
+/// One file's old and new render.
+#[derive(Clone, Copy)]
+struct Sides<'a> {
+    base: Option<&'a RenderedFile>,
+    theirs: Option<&'a RenderedFile>,
+}
+
+fn plan_file(
+    root: &Path,
+    path: &str,
     class: Class,
-    base: Option<&RenderedFile>,
-    ours_exists: bool,
-    ours_executable: bool,
-) -> Step {
+    sides: Sides,
+    moves: &[(String, String)],
+    labels: &Labels,
+) -> Result<Option<Planned>, Error> {
+    let moved_from = moves
+        .iter()
+        .find(|(_, to)| to == path)
+        .map(|(from, _)| from);
+    // The team's file at a path the template moves away is the moved
+    // file's, not a version of a new file the template puts there.
+    let moved_away = moves.iter().any(|(from, _)| from == path);
+    if moved_from.is_some()
+        && let Some(own) = read_file(root, path)?
+    {
+        return Ok(beside_own_file(
+            path,
+            class,
+            sides,
+            own,
+            is_executable(root, path),
+        ));
+    }
+    let source = moved_from.map_or(path, String::as_str);
+    let ours = match moved_from.is_none() && moved_away {
+        true => None,
+        false => read_file(root, source)?,
+    };
+    let ours_executable = ours.is_some() && is_executable(root, source);
+    let team_bit = ours.as_ref().map(|_| ours_executable);
+    let renamed_from = moved_from.filter(|_| ours.is_some()).cloned();
+    let step = settle(class, sides.base, sides.theirs, ours.as_deref(), labels)
+        .map(|step| with_mode(step, class, sides, team_bit))
+        .or_else(|| mode_only(class, sides, ours.as_deref(), team_bit))
+        .or_else(|| {
+            // Unchanged contents, new place.
+            renamed_from.as_ref().map(|_| {
+                let executable = bit(class, sides, team_bit);
+                Step::Write(
+                    Outcome::Updated,
+                    ours.clone().unwrap_or_default(),
+                    executable,
+                )
+            })
+        });
+    Ok(step.map(|step| Planned {
+        path: path.to_owned(),
+        class,
+        renamed_from,
+        ours,
+        ours_executable,
+        step,
+    }))
+}
+
+/// The team has a file of its own where the template moves one: both of
+/// the team's files stay, the template's version goes beside (nothing to
+/// do when the team made the same move already).
+fn beside_own_file(
+    path: &str,
+    class: Class,
+    sides: Sides,
+    own: Vec<u8>,
+    own_executable: bool,
+) -> Option<Planned> {
+    let contents = sides.theirs.map_or_else(Vec::new, |f| f.contents.clone());
+    (contents != own).then(|| Planned {
+        path: path.to_owned(),
+        class,
+        renamed_from: None,
+        ours: Some(own),
+        ours_executable: own_executable,
+        step: Step::Beside(Outcome::Conflicted, contents),
+    })
+}
+
+/// The executable bit a file ends with: a managed file's is the
+/// template's; a seeded one keeps the team's; any other keeps the team's
+/// when the team changed it, and takes the template's otherwise.
+fn bit(class: Class, sides: Sides, team: Option<bool>) -> bool {
+    let team_changed = matches!((sides.base, team), (Some(b), Some(t)) if b.executable != t);
+    match (class, sides.theirs, team) {
+        (Class::Managed, Some(theirs), _) => theirs.executable,
+        (Class::Seeded, _, Some(team)) => team,
+        (_, _, Some(team)) if team_changed => team,
+        (_, Some(theirs), _) => theirs.executable,
+        (_, None, team) => team.unwrap_or(false),
+    }
+}
+
+/// Whether a managed file's bit is the team's change, which the template's
+/// replaces.
+fn replaces_team_bit(class: Class, sides: Sides, team: Option<bool>) -> bool {
+    class == Class::Managed && matches!((sides.base, team), (Some(b), Some(t)) if b.executable != t)
+}
+
+/// A written file takes the bit `bit` decides; an update of a managed file
+/// whose bit the team changed replaces the team's change.
+fn with_mode(step: Step, class: Class, sides: Sides, team: Option<bool>) -> Step {
     match step {
-        Step::Write(outcome, contents, _)
-            if class != Class::Managed
-                && ours_exists
-                && base.is_some_and(|b| b.executable != ours_executable) =>
-        {
-            Step::Write(outcome, contents, ours_executable)
+        Step::Write(outcome, contents, _) => {
+            let outcome = match outcome {
+                Outcome::Updated if replaces_team_bit(class, sides, team) => Outcome::Replaced,
+                outcome => outcome,
+            };
+            Step::Write(outcome, contents, bit(class, sides, team))
         }
         step => step,
     }
 }
 
-/// A file whose contents need nothing may still need its mode: a managed
-/// file gets the template's back; another gets the template's change unless
-/// the team changed the bit itself.
-fn mode_only(
-    class: Class,
-    base: Option<&RenderedFile>,
-    theirs: Option<&RenderedFile>,
-    ours: Option<&[u8]>,
-    ours_executable: bool,
-) -> Option<Step> {
-    let (theirs, ours) = (theirs?, ours?);
-    let wanted = match class {
-        Class::Managed => theirs.executable,
-        Class::Seeded => return None,
-        Class::Merged if base.is_some_and(|b| b.executable != ours_executable) => ours_executable,
-        Class::Merged => theirs.executable,
+/// A file whose contents need nothing may still need its bit.
+fn mode_only(class: Class, sides: Sides, ours: Option<&[u8]>, team: Option<bool>) -> Option<Step> {
+    let (ours, current) = (ours?, team?);
+    sides.theirs?;
+    let wanted = bit(class, sides, team);
+    let outcome = match replaces_team_bit(class, sides, team) {
+        true => Outcome::Replaced,
+        false => Outcome::Updated,
     };
-    let outcome = match class {
-        Class::Managed if base.is_none_or(|b| b.executable == ours_executable) => Outcome::Updated,
-        Class::Managed => Outcome::Replaced,
-        _ => Outcome::Updated,
-    };
-    (wanted != ours_executable).then(|| Step::Write(outcome, ours.to_vec(), wanted))
+    (wanted != current).then(|| Step::Write(outcome, ours.to_vec(), wanted))
 }
 
 /// Carries out `plan` and writes the state file, all under the undo
@@ -574,28 +621,26 @@ fn apply(root: &Path, plan: &[Planned], state: &str) -> Result<(), Error> {
         }
     }
     let journal = Journal::begin(root, touched.iter().map(String::as_str))?;
-    for Planned {
-        path,
-        renamed_from,
-        ours,
-        step,
-        ..
-    } in plan
-    {
-        match step {
+    // Moved files leave first: a path a file moves away from may be where
+    // the template puts a new one.
+    for from in plan.iter().filter_map(|p| p.renamed_from.as_ref()) {
+        remove_file(root, from)?;
+    }
+    for planned in plan {
+        let path = &planned.path;
+        // A moved file the update keeps as the team has it, at its new path.
+        let moved = planned.renamed_from.as_ref().and(planned.ours.as_ref());
+        match &planned.step {
             Step::Write(_, contents, executable) => write_file(root, path, contents, *executable)?,
             Step::Remove(_) => remove_file(root, path)?,
-            Step::Beside(_, contents) => write_file(root, &beside(path), contents, false)?,
-            Step::Keep(_) => {
-                if let (Some(from), Some(contents)) = (renamed_from, ours) {
-                    // Read before the old path goes below.
-                    let executable = is_executable(root, from);
-                    write_file(root, path, contents, executable)?;
+            Step::Keep(_) | Step::Beside(..) => {
+                if let Some(contents) = moved {
+                    write_file(root, path, contents, planned.ours_executable)?;
                 }
             }
         }
-        if let Some(from) = renamed_from {
-            remove_file(root, from)?;
+        if let Step::Beside(_, contents) = &planned.step {
+            write_file(root, &beside(path), contents, false)?;
         }
     }
     // Last: until the journal goes, running the update again redoes it.
