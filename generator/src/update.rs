@@ -834,3 +834,62 @@ fn diff(old_path: &str, new_path: &str, before: Option<&[u8]>, after: Option<&[u
         .header(&old_name, &new_name)
         .to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn renames_chain_into_one_move() {
+        let chained = compose(&pairs(&[("a", "b"), ("x", "y"), ("b", "c")]));
+        assert_eq!(chained, pairs(&[("a", "c"), ("x", "y")]));
+        assert_eq!(compose(&[]), []);
+    }
+
+    // Every combination of class, the old and new template's bit and the
+    // team's: managed takes the template's, seeded keeps the team's, the
+    // rest keep the team's change and otherwise take the template's.
+    #[test]
+    fn the_executable_bit_is_merged_like_contents() {
+        let file = |executable| RenderedFile {
+            path: "f".into(),
+            contents: Vec::new(),
+            executable,
+        };
+        for class in [Class::Managed, Class::Seeded, Class::Merged] {
+            for (old, new, team) in bit_triples() {
+                let (base, theirs) = (file(old), file(new));
+                let sides = Sides {
+                    base: Some(&base),
+                    theirs: Some(&theirs),
+                };
+                let expected = match class {
+                    Class::Managed => new,
+                    Class::Seeded => team,
+                    Class::Merged if team != old => team,
+                    Class::Merged => new,
+                };
+                assert_eq!(
+                    bit(class, sides, Some(team)),
+                    expected,
+                    "{class:?} {old} {new} {team}"
+                );
+                let replaced = class == Class::Managed && team != old;
+                assert_eq!(replaces_team_bit(class, sides, Some(team)), replaced);
+            }
+        }
+    }
+
+    /// Every (old, new, team) triple of bits.
+    fn bit_triples() -> Vec<(bool, bool, bool)> {
+        (0..8)
+            .map(|n| (n & 4 != 0, n & 2 != 0, n & 1 != 0))
+            .collect()
+    }
+}
