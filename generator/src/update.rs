@@ -439,7 +439,11 @@ fn plan(
     old_template: &Template,
     labels: &Labels,
 ) -> Result<Vec<Planned>, Error> {
-    let moves = compose(renames);
+    // A move onto a file of the team's own stops there (`beside_own_file`):
+    // the team's file at the old path stays, with its old base.
+    let (stopped, moves): (Vec<_>, Vec<_>) = compose(renames)
+        .into_iter()
+        .partition(|(_, to)| fs::symlink_metadata(root.join(to)).is_ok());
     let mut base = by_path(old);
     for (from, to) in &moves {
         if let Some(file) = base.remove(from.as_str()) {
@@ -458,7 +462,15 @@ fn plan(
             base: base.get(path).copied(),
             theirs: theirs.get(path).copied(),
         };
-        plan.extend(plan_file(root, path, class, sides, &moves, labels)?);
+        let stopped_from = stopped.iter().any(|(from, _)| from == path);
+        let planned = if stopped.iter().any(|(_, to)| to == path) {
+            beside_own_file(root, path, class, sides)?
+        } else if stopped_from && sides.theirs.is_none() {
+            None // not dropped: moved, and the move stopped
+        } else {
+            plan_file(root, path, class, sides, &moves, labels)?
+        };
+        plan.extend(planned);
     }
     Ok(plan)
 }
@@ -498,17 +510,6 @@ fn plan_file(
     // The team's file at a path the template moves away is the moved
     // file's, not a version of a new file the template puts there.
     let moved_away = moves.iter().any(|(from, _)| from == path);
-    if moved_from.is_some()
-        && let Some(own) = read_file(root, path)?
-    {
-        return Ok(beside_own_file(
-            path,
-            class,
-            sides,
-            own,
-            is_executable(root, path),
-        ));
-    }
     let source = moved_from.map_or(path, String::as_str);
     let ours = match moved_from.is_none() && moved_away {
         true => None,
@@ -545,21 +546,21 @@ fn plan_file(
 /// the team's files stay, the template's version goes beside (nothing to
 /// do when the team made the same move already).
 fn beside_own_file(
+    root: &Path,
     path: &str,
     class: Class,
     sides: Sides,
-    own: Vec<u8>,
-    own_executable: bool,
-) -> Option<Planned> {
+) -> Result<Option<Planned>, Error> {
+    let own = read_file(root, path)?.unwrap_or_default();
     let contents = sides.theirs.map_or_else(Vec::new, |f| f.contents.clone());
-    (contents != own).then(|| Planned {
+    Ok((contents != own).then(|| Planned {
         path: path.to_owned(),
         class,
         renamed_from: None,
         ours: Some(own),
-        ours_executable: own_executable,
+        ours_executable: is_executable(root, path),
         step: Step::Beside(Outcome::Conflicted, contents),
-    })
+    }))
 }
 
 /// The executable bit a file ends with: a managed file's is the

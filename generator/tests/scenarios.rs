@@ -84,6 +84,8 @@ const KILL_EVERY: usize = 10;
 /// - `freed-path` (seeds 12, 15, 128): v2 moves a file and adds a new one
 ///   where it was: the new one is merged with the team's old one, then
 ///   deleted by the move, and reported as a conflict that is not there.
+///   And (seeds 106, 137, 253) when the move stops at a file of the team's
+///   own: the new file overwrote the team's file that stayed.
 const FOUND_BUGS: &[&str] = &[
     "rename-beside",
     "rename-mode",
@@ -403,13 +405,9 @@ fn gen_v2(
     }
     // Now and then a new file where a moved one was (a README moved to
     // docs/, a stub in its place).
-    // Open: 3 of 300 such scenarios still fail (seeds 106, 137, 253, with
-    // chained renames or a new file whose content the check does not find
-    // as expected), so they run only with RAMPART_FREED_PATHS=1 until settled.
-    let freed_paths = found_bugs && std::env::var("RAMPART_FREED_PATHS").is_ok_and(|v| v == "1");
     for (from, _) in &renames {
         let stub = rng.percent(15);
-        if freed_paths && stub && v1.contains_key(from) && !v2.contains_key(from) {
+        if found_bugs && stub && v1.contains_key(from) && !v2.contains_key(from) {
             let spec = new_spec(rng, from, &format!("s{n} v2 stub {from}"));
             v2.insert(from.clone(), spec);
             shapes.insert("freed-path");
