@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::Error;
 use crate::policy::{Class, Policy};
 use crate::render::Renderer;
 use crate::source::{self, Source, Version};
 use crate::state::{STATE_FILE, State, digest};
+use crate::{Error, merge, update};
 
 /// Exit status when the service is up to date and has no drift.
 pub const UP_TO_DATE: u8 = 0;
@@ -24,17 +24,6 @@ pub const DRIFT: u8 = 4;
 /// Exit status while conflicts an update left are unresolved (wins over 3
 /// and 4): the status `rampart update` exits with when it leaves them.
 pub const CONFLICTS: u8 = 5;
-
-/// Suffix of the file `rampart update` writes beside a file it cannot merge,
-/// holding the template's version of it.
-pub const SIDE_FILE_SUFFIX: &str = ".rampart-template";
-
-/// The marker lines `rampart update` writes around a conflict (see `merge`
-/// and the labels `update` gives it). Only whole lines in this order count,
-/// so text that merely mentions the markers is no conflict.
-const OPENING: &[u8] = b"<<<<<<< your version (template ";
-const SEPARATOR: &[u8] = b"=======";
-const CLOSING: &[u8] = b">>>>>>> template ";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckReport {
@@ -83,7 +72,7 @@ impl CheckReport {
             out.push_str("  up to date\n");
         }
         for path in &self.conflicted {
-            out.push_str(&match path.strip_suffix(SIDE_FILE_SUFFIX) {
+            out.push_str(&match path.strip_suffix(update::BESIDE_SUFFIX) {
                 Some(file) => format!(
                     "  CONFLICT: {path} is the template's version of {file}, which update \
                      could not merge (bring its changes into {file}, delete it, then commit)\n"
@@ -230,7 +219,7 @@ fn inspect(
         if !unchanged && contents.as_deref().is_some_and(has_conflict_block) {
             found.conflicted.push(path.clone());
         }
-        let side = format!("{path}{SIDE_FILE_SUFFIX}");
+        let side = update::beside(path);
         if regular_file(root, &side)?.is_some() {
             found.conflicted.push(side);
         }
@@ -264,15 +253,19 @@ fn is_executable(meta: &Metadata) -> bool {
 }
 
 /// Whether `bytes` hold a conflict block as `rampart update` writes it: an
-/// opening, a separator and a closing marker line, in that order.
+/// opening, a separator and a closing marker line with update's labels, in
+/// that order. Only whole lines count, so text that merely mentions the
+/// markers is no conflict.
 fn has_conflict_block(bytes: &[u8]) -> bool {
+    let opening = format!("{}{}", merge::OPENING, update::OURS_LABEL);
+    let closing = format!("{}{}", merge::CLOSING, update::THEIRS_LABEL);
     let mut seen = 0; // marker lines found so far
     for line in bytes.split(|&b| b == b'\n') {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let next = match seen {
-            0 => line.starts_with(OPENING) && line.ends_with(b")"),
-            1 => line == SEPARATOR,
-            _ => line.starts_with(CLOSING),
+            0 => line.starts_with(opening.as_bytes()) && line.ends_with(b")"),
+            1 => line == merge::SEPARATOR.as_bytes(),
+            _ => line.starts_with(closing.as_bytes()),
         };
         if next {
             seen += 1;

@@ -20,6 +20,12 @@ pub struct Labels<'a> {
     pub theirs: &'a str,
 }
 
+/// The marker lines of a conflict block: the opening and closing ones carry
+/// their side's label after them.
+pub const OPENING: &str = "<<<<<<< ";
+pub const SEPARATOR: &str = "=======";
+pub const CLOSING: &str = ">>>>>>> ";
+
 /// A replacement of `base` lines by `lines` of one side.
 #[derive(Debug, Clone)]
 struct Hunk<'a> {
@@ -71,11 +77,11 @@ pub fn merge(base: &str, ours: &str, theirs: &str, labels: &Labels) -> Merged {
             text.push_str(&template);
         } else {
             conflicts += 1;
-            text.push_str(&format!("<<<<<<< {}\n", labels.ours));
+            text.push_str(&format!("{OPENING}{}\n", labels.ours));
             push_line_block(&mut text, &mine);
-            text.push_str("=======\n");
+            text.push_str(&format!("{SEPARATOR}\n"));
             push_line_block(&mut text, &template);
-            text.push_str(&format!(">>>>>>> {}\n", labels.theirs));
+            text.push_str(&format!("{CLOSING}{}\n", labels.theirs));
         }
         at = end;
     }

@@ -226,8 +226,8 @@ pub fn update_with(opts: &UpdateOptions, sources: &mut Sources) -> Result<Report
         .renderer(&source, &to)?
         .render(&name, &new_answers)?;
     let labels = Labels {
-        ours: &format!("your version (template {from})"),
-        theirs: &format!("template {to}"),
+        ours: &format!("{OURS_LABEL}{from})"),
+        theirs: &format!("{THEIRS_LABEL}{to}"),
     };
     let plan = plan(
         root,
@@ -422,11 +422,18 @@ impl Planned {
     }
 }
 
+/// How an update labels the sides of its conflict blocks (before the
+/// versions); `rampart check` finds blocks left unresolved by them.
+pub const OURS_LABEL: &str = "your version (template ";
+pub const THEIRS_LABEL: &str = "template ";
+/// The suffix of `beside`.
+pub const BESIDE_SUFFIX: &str = ".rampart-template";
+
 /// Where the template's version of a file goes when it cannot be merged
 /// into the team's: beside it, for the team to settle (`rampart check`
 /// fails while it is there).
 pub fn beside(path: &str) -> String {
-    format!("{path}.rampart-template")
+    format!("{path}{BESIDE_SUFFIX}")
 }
 
 /// Decides every file, reading the working tree but writing nothing.

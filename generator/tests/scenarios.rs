@@ -59,6 +59,9 @@ use rampart::policy::{Class, Policy};
 use rampart::update::{Outcome, Report, UpdateOptions, update};
 use rampart::{NewOptions, new_service_with_answers};
 
+mod support;
+use support::git;
+
 /// Every how many scenarios the interrupted-update check runs (it starts a
 /// process and copies the service, so it is the costly part).
 const KILL_EVERY: usize = 10;
@@ -618,21 +621,6 @@ fn has_marker(bytes: &[u8]) -> bool {
 
 // ---------------------------------------------------------------------------
 // The template source: one git repository, two tags per scenario.
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
-        .args(["-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 const CONFIG: &str = "[template]\ncargo_generate_version = \">=0.23.0\"\n\n\
     [placeholders.owner]\ntype = \"string\"\nprompt = \"Owning team?\"\ndefault = \"platform\"\n";

@@ -32,6 +32,8 @@ pub fn rampart_with(args: &[&str]) -> (i32, String) {
 pub fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
+        // A signing setup of whoever runs the tests must not apply.
+        .args(["-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false"])
         .args(args)
         .current_dir(dir)
         .output()
