@@ -465,11 +465,14 @@ fn plan(
             Some(_) => new_template.policy.class(path),
             None => old_template.policy.class(path),
         };
+        let stopped_from = stopped.iter().any(|(from, _)| from == path);
+        // Where a stopped move's source is gone, a template file there is
+        // new: the old one is the one that moved.
+        let gone = stopped_from && fs::symlink_metadata(root.join(path)).is_err();
         let sides = Sides {
-            base: base.get(path).copied(),
+            base: base.get(path).copied().filter(|_| !gone),
             theirs: theirs.get(path).copied(),
         };
-        let stopped_from = stopped.iter().any(|(from, _)| from == path);
         let planned = if stopped.iter().any(|(_, to)| to == path) {
             beside_own_file(root, path, class, sides)?
         } else if stopped_from && sides.theirs.is_none() {

@@ -1059,7 +1059,8 @@ impl<'a> Checks<'a> {
                 continue;
             }
             for gone in [path, &dest] {
-                let stub = gone != &dest && self.is_new_in_v2(gone);
+                // A file v2 puts where one moved away is new, not the deleted one back.
+                let stub = self.is_new_in_v2(gone);
                 if !stub && self.after.files.get(gone) != self.before.files.get(gone) {
                     self.problem(format!(
                         "{path}: deleted by the team, but {gone} is there after the update ({})",
@@ -1706,4 +1707,39 @@ fn found_bug_a_new_file_where_a_moved_one_was_arrives() {
         report.summary()
     );
     assert_eq!(files["docs/README.md"].bytes, b"# Service\nhow to run\n");
+}
+
+/// `freed-path`, second form (seeds 2121, 4982, 5049, 5704, 5824, 8932,
+/// 9339 of the long run): the template moves README.md to docs/ and puts a
+/// new README.md in its place, the team already has its own docs/README.md
+/// (so the move stops) and deleted the old README.md: the new README.md was
+/// taken for a version of the deleted one and never written.
+#[test]
+fn found_bug_a_new_file_where_a_stopped_move_started_arrives() {
+    let v1 = Template::from([(
+        "README.md".to_owned(),
+        text(&["# Service", "how to run"], false),
+    )]);
+    let v2 = Template::from([
+        ("README.md".to_owned(), text(&["see docs/README.md"], false)),
+        (
+            "docs/README.md".to_owned(),
+            text(&["# Service", "how to run"], false),
+        ),
+    ]);
+    let policy = rename("readme-to-docs", "README.md", "docs/README.md");
+    let (work, report) = minimal(&[(v1, String::new()), (v2, policy)], |dir| {
+        fs::remove_file(dir.join("README.md")).unwrap();
+        fs::create_dir_all(dir.join("docs")).unwrap();
+        fs::write(dir.join("docs/README.md"), "# Ours\n").unwrap();
+    });
+    let files = Tree::read(&work.path().join("svc")).files;
+    let readme = files.get("README.md").map(|f| f.bytes.as_slice());
+    assert_eq!(
+        readme,
+        Some(&b"see docs/README.md\n"[..]),
+        "{}",
+        report.summary()
+    );
+    assert_eq!(files["docs/README.md"].bytes, b"# Ours\n");
 }
