@@ -76,7 +76,7 @@ async fn list(State(app): State<App>) -> Json<Page> {
 async fn main() {
     let var = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set"));
     let owner = Uuid::parse_str(&var("BENCH_OWNER")).expect("BENCH_OWNER is a UUID");
-    // The service's pool settings (src/db.rs).
+    // The service's pool settings (src/platform/db.rs).
     let pool = SqlitePoolOptions::new()
         .max_connections(16)
         .connect(&var("BENCH_DATABASE_URL"))

@@ -9,10 +9,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::paths::STATE_FILE;
 use crate::policy::{Class, Policy};
-use crate::render::Renderer;
+use crate::render::{Renderer, digest};
 use crate::source::{self, Source, Version};
-use crate::state::{STATE_FILE, State, digest};
+use crate::state::State;
 use crate::{Error, merge, update};
 
 /// Exit status when the service is up to date and has no drift.

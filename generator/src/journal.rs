@@ -9,8 +9,8 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::state::STATE_FILE;
-use crate::{Error, paths, write};
+use crate::paths::{self, STATE_FILE};
+use crate::{Error, write};
 
 /// The journal's folder, at the service's root.
 pub const JOURNAL: &str = ".rampart-undo";

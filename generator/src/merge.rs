@@ -99,7 +99,10 @@ pub fn merge_bytes(base: &[u8], ours: &[u8], theirs: &[u8], labels: &Labels) -> 
     // every line: merged as LF, the result goes back to CRLF. (Merged as is,
     // every line would differ: one conflict the size of the file, and a diff
     // that takes minutes on a large one.)
-    if !base.contains(&b'\r') && is_crlf(ours) {
+    if ours == theirs {
+        return (ours.to_vec(), 0);
+    }
+    if !base.contains(&b'\r') && !theirs.contains(&b'\r') && is_crlf(ours) {
         let (merged, conflicts) = merge_bytes(base, &to_lf(ours), theirs, labels);
         return (to_crlf(&merged), conflicts);
     }
@@ -394,6 +397,17 @@ mod tests {
             let merged = merge_bytes(base.as_bytes(), ours.as_bytes(), theirs.as_bytes(), &LABELS);
             prop_assert_eq!(merged, (theirs.replace('\n', "\r\n").into_bytes(), 0));
         }
+    }
+
+    // Found by `bytes_merge_exactly`: both sides adding the same CRLF line
+    // to an empty file conflicted, the team's side taken as a conversion.
+    #[test]
+    fn the_same_crlf_line_added_on_both_sides_is_one_change() {
+        assert_eq!(
+            merge_bytes(b"", b"\r\n", b"\r\n", &LABELS),
+            (b"\r\n".to_vec(), 0)
+        );
+        assert_eq!(merge_bytes(b"", b"a\r\n", b"b\r\n", &LABELS).1, 1);
     }
 
     // A file the team turned to CRLF takes the template's change in CRLF,

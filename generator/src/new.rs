@@ -4,9 +4,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::answers::{self, Answer};
+use crate::paths::STATE_FILE;
 use crate::secret::{self, ENV_FILE};
 use crate::source::{self, Source};
-use crate::state::{STATE_FILE, State};
+use crate::state::State;
 use crate::write::{self, ExtraFile};
 use crate::{Error, git, name, render};
 

@@ -2,7 +2,8 @@
 //! template's policy) must name a file inside the service and nothing else:
 //! every such path passes this one check before rampart reads or writes it.
 
-use crate::state::STATE_FILE;
+/// The state file, relative to the service root.
+pub const STATE_FILE: &str = ".rampart.toml";
 
 /// Why `path` cannot name a file of the service, or `Ok` when it can: a
 /// relative, `/`-separated path of plain names, outside `.git`, and not the

@@ -5,6 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use liquid::model::{Object, Value};
 
+use sha2::{Digest, Sha256};
+
 use crate::Error;
 use crate::answers::Answer;
 use crate::lockfile::{self, LOCK_FILE, Lock};
@@ -205,6 +207,13 @@ fn check_file_name(path: &str) -> Result<(), Error> {
         ))),
         None => Ok(()),
     }
+}
+
+/// `sha256:<lowercase hex>`: how a state file records a rendered file.
+pub fn digest(bytes: &[u8]) -> String {
+    let hash = Sha256::digest(bytes);
+    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
 }
 
 #[cfg(test)]

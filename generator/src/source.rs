@@ -14,8 +14,7 @@ use std::rc::Rc;
 use crate::Error;
 use crate::git::{self, git, git_status};
 use crate::policy::{POLICY_FILE, Policy};
-use crate::render::Renderer;
-use crate::state::digest;
+use crate::render::{Renderer, digest};
 use crate::template::{Template, TemplateFile};
 
 /// The name the state file uses for the template built into rampart.

@@ -4,17 +4,15 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use crate::render::digest;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::Error;
 use crate::answers::Answer;
+use crate::paths::STATE_FILE;
 use crate::policy::{Class, Policy};
 use crate::render::Rendered;
 use crate::source::{Source, Version};
-
-/// The state file, relative to the service root.
-pub const STATE_FILE: &str = ".rampart.toml";
 
 const HEADER: &str = "\
 # Written by `rampart new` and `rampart update`. Commit it with the service.
@@ -160,13 +158,6 @@ impl State {
 
 /// The answer that names the service.
 const NAME: &str = "project-name";
-
-/// `sha256:<lowercase hex>`.
-pub fn digest(bytes: &[u8]) -> String {
-    let hash = Sha256::digest(bytes);
-    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
-}
 
 #[cfg(test)]
 mod tests {

@@ -14,10 +14,11 @@ use crate::answers::{self, Answer};
 use crate::journal::{self, Journal};
 use crate::lockfile;
 use crate::merge::{self, Labels};
+use crate::paths::STATE_FILE;
 use crate::policy::{Change, Class, Policy};
 use crate::render::{Rendered, RenderedFile};
 use crate::source::{self, Source, Sources, Version};
-use crate::state::{STATE_FILE, State};
+use crate::state::State;
 use crate::template::Template;
 use crate::{Error, git, write};
 
@@ -465,6 +466,18 @@ fn plan(
             Some(_) => new_template.policy.class(path),
             None => old_template.policy.class(path),
         };
+        // A file the team could edit until now is merged one last time when
+        // it becomes managed: its edits stay, and `rampart check` names it.
+        let was = moves
+            .iter()
+            .find(|(_, to)| to == path)
+            .map_or(path, |(from, _)| from);
+        let class = match old_template.policy.class(was) {
+            old if class == Class::Managed && old != Class::Managed && base.contains_key(path) => {
+                Class::Merged
+            }
+            _ => class,
+        };
         let stopped_from = stopped.iter().any(|(from, _)| from == path);
         // Where a stopped move's source is gone, a template file there is
         // new: the old one is the one that moved.
@@ -811,10 +824,18 @@ fn write_file(root: &Path, path: &str, contents: &[u8], executable: bool) -> Res
 fn remove_file(root: &Path, path: &str) -> Result<(), Error> {
     let full = root.join(path);
     match fs::remove_file(&full) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(Error::io("remove", full)(e)),
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io("remove", full)(e)),
     }
+    // Folders the file leaves empty go too (a moved folder leaves none
+    // behind); `remove_dir` refuses a folder with anything in it.
+    for dir in Path::new(path).ancestors().skip(1) {
+        if dir.as_os_str().is_empty() || fs::remove_dir(root.join(dir)).is_err() {
+            break;
+        }
+    }
+    Ok(())
 }
 
 fn is_executable(root: &Path, path: &str) -> bool {

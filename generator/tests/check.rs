@@ -281,3 +281,68 @@ fn a_recorded_path_outside_the_service_is_refused_and_not_read() {
         "{out}"
     );
 }
+
+/// Every file that implements a security mechanism is the platform's and
+/// managed: an edit to any of them, in a service of the built-in template,
+/// is drift that `rampart check` names.
+#[test]
+fn an_edit_to_any_security_file_is_drift() {
+    let dir = tempfile::tempdir().unwrap();
+    let svc = dir.path().join("svc");
+    new_service(&NewOptions {
+        name: "svc".into(),
+        database: None,
+        path: Some(svc.clone()),
+        git: false,
+        template: None,
+    })
+    .unwrap();
+    let clean = check::check(&svc, None).unwrap();
+    assert!(clean.drifted.is_empty(), "{}", clean.summary());
+    // Named by mechanism, so a file moved out of the platform fails here.
+    let mechanisms = [
+        ("security headers", "src/platform/http/mod.rs"),
+        ("token validation", "src/platform/auth/token.rs"),
+        ("TLS and HTTP/1.1-only", "src/platform/startup.rs"),
+        ("proxy trust", "src/platform/http/client.rs"),
+        ("password hashing", "src/platform/auth/password.rs"),
+        ("login and its jail", "src/platform/routes/auth.rs"),
+        ("encryption at rest", "src/platform/encryption.rs"),
+        ("XML without DOCTYPE", "src/platform/xml.rs"),
+        ("body limits and extractors", "src/platform/extract.rs"),
+        ("error envelope", "src/platform/error.rs"),
+        ("deny by default", "src/platform/routes/mod.rs"),
+    ];
+    let mut files: Vec<String> = walk(&svc.join("src/platform"))
+        .into_iter()
+        .map(|p| p.strip_prefix(&svc).unwrap().display().to_string())
+        .collect();
+    files.sort();
+    for (mechanism, file) in mechanisms {
+        assert!(
+            files.iter().any(|f| f == file),
+            "{mechanism}: {file} is not under src/platform/"
+        );
+    }
+    for file in &files {
+        let path = svc.join(file);
+        let original = fs::read(&path).unwrap();
+        fs::write(&path, [original.as_slice(), b"\n// weakened\n"].concat()).unwrap();
+        let report = check::check(&svc, None).unwrap();
+        assert_eq!(report.exit_code(), DRIFT, "{file}: {}", report.summary());
+        assert_eq!(report.drifted, [file.as_str()], "{}", report.summary());
+        fs::write(&path, original).unwrap();
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        match path.is_dir() {
+            true => found.extend(walk(&path)),
+            false => found.push(path),
+        }
+    }
+    found
+}

@@ -1743,3 +1743,42 @@ fn found_bug_a_new_file_where_a_stopped_move_started_arrives() {
     );
     assert_eq!(files["docs/README.md"].bytes, b"# Ours\n");
 }
+
+/// A file the team could edit becomes managed as it moves into a managed
+/// folder (the template's `src/platform/` move): the update merges the
+/// team's edit in one last time instead of replacing it, and `rampart
+/// check` then names the file, so the edit is neither lost nor unnoticed.
+#[test]
+fn a_file_that_becomes_managed_keeps_the_teams_edit_and_is_named_by_check() {
+    let lines = ["fn headers() {", "    deny_frames();", "}"];
+    let v1 = Template::from([("src/http.rs".to_owned(), text(&lines, false))]);
+    let v2_lines = ["fn headers() {", "    deny_frames();", "}", "// v2"];
+    let v2 = Template::from([("src/platform/http.rs".to_owned(), text(&v2_lines, false))]);
+    let policy = "[ownership]\nmanaged = [\"src/platform/**\"]\n".to_owned()
+        + &rename("platform", "src/http.rs", "src/platform/http.rs");
+    let (work, report) = minimal(&[(v1, String::new()), (v2, policy)], |dir| {
+        let team = "fn headers() {\n    team_header();\n    deny_frames();\n}\n";
+        fs::write(dir.join("src/http.rs"), team).unwrap();
+    });
+    let svc = work.path().join("svc");
+    let moved = fs::read_to_string(svc.join("src/platform/http.rs")).unwrap();
+    assert_eq!(
+        moved,
+        "fn headers() {\n    team_header();\n    deny_frames();\n}\n// v2\n",
+        "{}",
+        report.summary()
+    );
+    assert!(!svc.join("src").join("http.rs").exists());
+    let change = report
+        .files
+        .iter()
+        .find(|f| f.path == "src/platform/http.rs");
+    assert_eq!(change.map(|f| f.outcome), Some(Outcome::Merged));
+    let check = rampart::check::check(&svc, None).unwrap();
+    assert_eq!(
+        check.drifted,
+        ["src/platform/http.rs"],
+        "{}",
+        check.summary()
+    );
+}

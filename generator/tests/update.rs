@@ -374,7 +374,7 @@ fn set_changes_an_answer_and_re_renders() {
     .unwrap();
     for file in [
         "Cargo.toml",
-        "src/db.rs",
+        "src/platform/db.rs",
         ".github/workflows/ci.yml",
         "README.md",
     ] {

@@ -1,20 +1,20 @@
 #![forbid(unsafe_code)]
 //! {{project-name}}: a Rampart service. `startup` wires the pieces below together.
+//!
+//! Two owners, one folder each: `platform/` is the template's security core
+//! (managed: `rampart update` keeps it equal to the template), and the
+//! modules beside it are the service's own.
 
-pub mod auth;
-pub mod classification;
-pub mod cli;
+pub mod platform;
+
+// The platform's modules, at the paths the service's code names them by.
+pub use platform::{
+    auth, classification, cli, db, encryption, error, extract, http, input, mail, openapi, startup,
+    telemetry, xml,
+};
+
+// The service's own: its settings, state, resources and domain types.
 pub mod config;
-pub mod db;
 pub mod domain;
-pub mod encryption;
-pub mod error;
-pub mod extract;
-pub mod http;
-pub mod mail;
-pub mod openapi;
 pub mod routes;
-pub mod startup;
 pub mod state;
-pub mod telemetry;
-pub mod xml;

@@ -137,7 +137,7 @@ pub fn rolls_back_a_broken_release(
              CREATE TABLE deploy_probe (id INTEGER PRIMARY KEY, note TEXT);\n",
         )
         .replace(
-            &service_dir.join("src/routes/health.rs"),
+            &service_dir.join("src/platform/routes/health.rs"),
             READY,
             r#"Ok(Ok(_)) => Err(ApiError::Unavailable("broken on purpose by the deploy e2e test".into())),"#,
         );
@@ -508,7 +508,7 @@ fn next_migration_version(dir: &Path) -> u64 {
     highest + 1
 }
 
-/// The line of `src/routes/health.rs` that makes `/readyz` answer 200; the
+/// The line of `src/platform/routes/health.rs` that makes `/readyz` answer 200; the
 /// broken release answers 503 instead.
 const READY: &str = r#"Ok(Ok(_)) => Ok(Json(Status { status: "ok" })),"#;
 

@@ -224,7 +224,7 @@ pub fn every_gate_bites(service_dir: &Path, package: &str) {
             &service_dir.join("src").join("xml.rs"),
             "\n// A local change to a file the template manages.\n",
         );
-        gate_bites(service_dir, "template", "DRIFT: src/xml.rs");
+        gate_bites(service_dir, "template", "DRIFT: src/platform/xml.rs");
     }
     {
         let mut b = Breakage::new();

@@ -58,11 +58,111 @@ fn template_source(work: &Path) -> PathBuf {
             + "\nOld contact: security@example.com\n",
     )
     .unwrap();
+    before_the_platform_folder(&repo);
     commit_all(&repo, "v1: an older template");
     git(&repo, &["tag", "v1"]);
     git(&repo, &["revert", "--no-edit", "HEAD"]);
     git(&repo, &["tag", "v2"]);
     repo
+}
+
+/// Puts v1 back in the layout before `src/platform/`: every file the
+/// policy's `2026-12-platform-*` migrations move goes back where it was,
+/// the modules are declared where they were, and the policy is the one
+/// before (no such migrations, the security files managed one by one).
+fn before_the_platform_folder(repo: &Path) {
+    let policy = repo.join("template-update.toml");
+    let text = fs::read_to_string(&policy).unwrap();
+    let (kept, moved) = text
+        .split_once("\n# The platform's security core moved")
+        .expect("the policy names the platform migrations");
+    let t = repo.join("template");
+    for line in moved.lines().filter(|l| l.starts_with("rename_file")) {
+        let quoted: Vec<&str> = line.split('"').collect();
+        let (from, to) = (t.join(quoted[1]), t.join(quoted[3]));
+        fs::create_dir_all(from.parent().unwrap()).unwrap();
+        fs::rename(&to, &from).unwrap_or_else(|e| panic!("{}: {e}", to.display()));
+    }
+    let old_managed = [
+        "src/auth/**",
+        "src/encryption.rs",
+        "src/http/guards.rs",
+        "src/http/rate_limit.rs",
+        "src/xml.rs",
+    ]
+    .map(|p| format!("    \"{p}\",\n"))
+    .concat();
+    fs::write(
+        &policy,
+        kept.replace("    \"src/platform/**\",\n", &old_managed),
+    )
+    .unwrap();
+    let src = t.join("src");
+    let platform_routes = fs::read_to_string(src.join("platform/routes/mod.rs")).unwrap();
+    let routes = platform_routes
+        .replace("mod me;\n", "mod me;\nmod orders;\n")
+        .replace("crate::routes::router()", "orders::router()");
+    fs::write(src.join("routes/mod.rs"), routes).unwrap();
+    let inputs = fs::read_to_string(src.join("platform/input/mod.rs")).unwrap();
+    let domain = fs::read_to_string(src.join("domain/mod.rs")).unwrap();
+    let (_, aliases) = domain.split_once("\n\n").unwrap();
+    let domain = inputs.replace("use crate::classification::Internal;", "") + aliases;
+    fs::write(src.join("domain/mod.rs"), domain).unwrap();
+    fs::remove_dir_all(src.join("platform")).unwrap();
+    let lib = fs::read_to_string(src.join("lib.rs")).unwrap();
+    let (head, _) = lib.split_once("\n//!\n").unwrap();
+    let modules = [
+        "auth",
+        "classification",
+        "cli",
+        "config",
+        "db",
+        "domain",
+        "encryption",
+        "error",
+        "extract",
+        "http",
+        "mail",
+        "openapi",
+        "routes",
+        "startup",
+        "state",
+        "telemetry",
+        "xml",
+    ]
+    .map(|m| format!("pub mod {m};\n"))
+    .concat();
+    fs::write(src.join("lib.rs"), format!("{head}\n\n{modules}")).unwrap();
+    for (file, from, to) in [
+        (
+            "auth/registration.rs",
+            "input::AccountEmail",
+            "domain::AccountEmail",
+        ),
+        (
+            "auth/password.rs",
+            "crate::input::Password",
+            "crate::domain::Password",
+        ),
+        (
+            "cli.rs",
+            "input::{Email, Password}",
+            "domain::{Email, Password}",
+        ),
+        (
+            "routes/auth.rs",
+            "input::{AccountEmail",
+            "domain::{AccountEmail",
+        ),
+        ("startup.rs", "platform::routes,", "routes,"),
+    ] {
+        edit(&src.join(file), from, to);
+    }
+    edit(
+        &t.join("tests/api/openapi.rs"),
+        "::platform::routes::PUBLIC_PATHS",
+        "::routes::PUBLIC_PATHS",
+    );
 }
 
 /// Generates `name` from v1 (SQLite), commits it, makes the team's edits,
@@ -90,6 +190,28 @@ pub fn service(work: &Path, name: &str, database: &str) -> PathBuf {
     let ours = fs::read_to_string(&handler).unwrap() + "// Team: reviewed for the v2 launch.\n";
     fs::write(&handler, &ours).unwrap();
     fs::remove_file(dir.join("SECURITY.md")).unwrap();
+    // A setting of the team's own, and a test of its own that uses it and
+    // reaches the platform by the old paths (`{crate}::auth::...`).
+    let settings = dir.join("src/config.rs");
+    let team_setting = "/// Team: the page size the mobile client asks for.\npub const TEAM_PAGE_SIZE: u32 = 50;\n\n";
+    let tests_module = "#[cfg(test)]\nmod tests {";
+    edit(
+        &settings,
+        tests_module,
+        &format!("{team_setting}{tests_module}"),
+    );
+    let crate_name = name.replace('-', "_");
+    let team_test = format!(
+        "\n#[tokio::test]\nasync fn team_settings_and_platform_paths_hold() {{\n    \
+         let page_size = {crate_name}::config::TEAM_PAGE_SIZE;\n    \
+         let failures = {crate_name}::auth::jail::MAX_FAILURES;\n    \
+         assert_eq!((page_size, failures), (50, 5));\n    \
+         let app = spawn_app().await;\n    \
+         let response = app.client.get(app.url(\"/readyz\")).send().await.unwrap();\n    \
+         assert_eq!(response.status(), StatusCode::OK);\n}}\n"
+    );
+    let health = dir.join("tests/api/health.rs");
+    fs::write(&health, fs::read_to_string(&health).unwrap() + &team_test).unwrap();
     commit_all(&dir, "team edits");
 
     let report = update(&UpdateOptions {
@@ -128,6 +250,23 @@ pub fn service(work: &Path, name: &str, database: &str) -> PathBuf {
         "{readme}"
     );
     assert_eq!(fs::read_to_string(&handler).unwrap(), ours);
+    // The platform moved under src/platform/, managed whole, the team's
+    // setting and test came along.
+    for (path, expected) in [
+        ("src/platform/http/mod.rs", Outcome::Updated),
+        ("src/platform/auth/jail.rs", Outcome::Updated),
+        ("src/platform/routes/auth.rs", Outcome::Updated),
+        ("src/platform/mod.rs", Outcome::Added),
+    ] {
+        assert_eq!(outcome(path), Some(expected), "{path}\n{summary}");
+    }
+    assert!(!dir.join("src/http").exists() && !dir.join("src/auth").exists());
+    assert!(
+        fs::read_to_string(&settings)
+            .unwrap()
+            .contains(team_setting)
+    );
+    assert!(fs::read_to_string(&health).unwrap().ends_with(&team_test));
     assert!(!dir.join("SECURITY.md").exists() && !dir.join("LEGACY.md").exists());
     commit_all(&dir, "template v2");
     dir

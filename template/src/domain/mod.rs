@@ -1,13 +1,7 @@
-//! Validated input types: each can only hold a valid value, so handlers never
-//! see unchecked data (IN-04). They deserialize through `TryFrom`, so a bad
-//! field fails JSON and XML parsing alike, with the field named in the error.
-mod email;
-mod password;
-mod text;
-
-pub use email::Email;
-pub use password::{Password, TypedPassword};
-pub use text::{BoundedText, Quantity};
+//! The service's own domain types, built from the platform's validated
+//! inputs (`crate::input`), which are re-exported here for the code that
+//! names them `domain::`.
+pub use crate::input::{AccountEmail, BoundedText, Email, Password, Quantity, TypedPassword};
 
 use crate::classification::{Internal, Sensitive};
 
@@ -20,5 +14,3 @@ pub type OrderItem = Internal<BoundedText<1, 200>>;
 pub type OrderNote = Internal<BoundedText<0, 1000>>;
 /// Where to ship an order: up to 500 characters; sensitive, so encrypted at rest.
 pub type ShippingAddress = Sensitive<BoundedText<0, 500>>;
-/// An account's e-mail address; internal.
-pub type AccountEmail = Internal<Email>;

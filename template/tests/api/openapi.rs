@@ -1,7 +1,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-use {{crate_name}}::routes::PUBLIC_PATHS;
+use {{crate_name}}::platform::routes::PUBLIC_PATHS;
 
 use crate::helpers::{assert_problem, spawn_app, spawn_app_with};
 

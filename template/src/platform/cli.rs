@@ -9,7 +9,7 @@ use crate::{
     auth::{Passwords, application},
     config::Settings,
     db,
-    domain::{Email, Password},
+    input::{Email, Password},
     startup::Application,
     telemetry,
 };

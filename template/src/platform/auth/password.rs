@@ -23,7 +23,7 @@ use argon2::{
 };
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
-use crate::domain::Password;
+use crate::input::Password;
 
 /// Requests that may wait for each hashing thread, besides the one it runs:
 /// at ~35 ms a hash, a login waits at most about a third of a second.

@@ -157,7 +157,7 @@ fn check(
         // Whole seconds, rounded up: retrying sooner would be refused.
         let wait = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         tracing::warn!(event, retry_after = wait);
-        super::Counter::RateLimited.increment();
+        crate::telemetry::Counter::RateLimited.increment();
         ApiError::TooManyRequests(wait.max(1)).into_response()
     })
 }

@@ -37,7 +37,7 @@ use crate::{
 };
 
 pub use client::ClientAddr;
-pub use metrics::{Counter, render_metrics};
+pub use metrics::render_metrics;
 
 /// Largest request body accepted; larger ones get 413.
 pub const BODY_LIMIT: usize = 64 * 1024;

@@ -3,7 +3,54 @@
 //! `ratelimit.exceeded`, `input.rejected`...) and, through the request span,
 //! the request id and the client's address, as resolved behind trusted
 //! proxies (OPS-01, OPS-02).
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use tracing_subscriber::{filter::Targets, fmt, fmt::MakeWriter, prelude::*};
+
+/// Security events counted outside the request layer, rendered with the
+/// request metrics on the admin listener (OPS-03).
+#[derive(Debug, Clone, Copy)]
+pub enum Counter {
+    AuthFailures,
+    AuthLockouts,
+    RateLimited,
+    Shed,
+}
+
+impl Counter {
+    pub const ALL: [(Self, &'static str, &'static str); 4] = [
+        (
+            Self::AuthFailures,
+            "auth_failures_total",
+            "Requests refused for a missing or bad credential.",
+        ),
+        (
+            Self::AuthLockouts,
+            "auth_lockouts_total",
+            "Accounts locked after repeated failed logins.",
+        ),
+        (
+            Self::RateLimited,
+            "rate_limited_total",
+            "Requests refused by a rate limit.",
+        ),
+        (
+            Self::Shed,
+            "shed_total",
+            "Requests shed with 503 because a bounded queue was full.",
+        ),
+    ];
+
+    pub fn increment(self) {
+        COUNTERS[self as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn value(self) -> u64 {
+        COUNTERS[self as usize].load(Ordering::Relaxed)
+    }
+}
+
+static COUNTERS: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
 
 /// Logs to stdout.
 pub fn init() {

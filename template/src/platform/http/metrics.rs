@@ -1,15 +1,7 @@
 //! Request metrics (OPS-03), rendered in Prometheus text format on the admin
 //! listener. A registry of fixed-size series: memory stays flat however long
 //! nobody scrapes, and the hot path takes one short lock.
-use std::{
-    collections::BTreeMap,
-    fmt::Write,
-    sync::{
-        Mutex,
-        atomic::{AtomicU64, Ordering},
-    },
-    time::Instant,
-};
+use std::{collections::BTreeMap, fmt::Write, sync::Mutex, time::Instant};
 
 use axum::{
     extract::MatchedPath,
@@ -19,45 +11,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-/// Security events counted outside the request layer.
-#[derive(Debug, Clone, Copy)]
-pub enum Counter {
-    AuthFailures,
-    AuthLockouts,
-    RateLimited,
-    Shed,
-}
-
-impl Counter {
-    const ALL: [(Self, &'static str, &'static str); 4] = [
-        (
-            Self::AuthFailures,
-            "auth_failures_total",
-            "Requests refused for a missing or bad credential.",
-        ),
-        (
-            Self::AuthLockouts,
-            "auth_lockouts_total",
-            "Accounts locked after repeated failed logins.",
-        ),
-        (
-            Self::RateLimited,
-            "rate_limited_total",
-            "Requests refused by a rate limit.",
-        ),
-        (
-            Self::Shed,
-            "shed_total",
-            "Requests shed with 503 because a bounded queue was full.",
-        ),
-    ];
-
-    pub fn increment(self) {
-        COUNTERS[self as usize].fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-static COUNTERS: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
+use crate::telemetry::Counter;
 
 /// Upper bounds of the latency histogram's buckets, in seconds.
 const BUCKETS: [f64; 12] = [
@@ -142,7 +96,7 @@ pub async fn render_metrics() -> Response {
 fn render() -> String {
     let mut out = String::new();
     for (counter, name, help) in Counter::ALL {
-        let value = COUNTERS[counter as usize].load(Ordering::Relaxed);
+        let value = counter.value();
         let _ = writeln!(
             out,
             "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"

@@ -165,11 +165,11 @@ impl IntoResponse for ApiError {
             }
             Self::NotAcceptable => Some("this API answers with application/json".into()),
             Self::Unauthorized => {
-                crate::http::Counter::AuthFailures.increment();
+                crate::telemetry::Counter::AuthFailures.increment();
                 None
             }
             Self::UnknownApplication => {
-                crate::http::Counter::AuthFailures.increment();
+                crate::telemetry::Counter::AuthFailures.increment();
                 Some("send a valid application key in the X-Api-Key header".into())
             }
             Self::TooManyRequests(_) => {
@@ -177,7 +177,7 @@ impl IntoResponse for ApiError {
             }
             Self::AtCapacity => {
                 tracing::warn!(event = "load.shed");
-                crate::http::Counter::Shed.increment();
+                crate::telemetry::Counter::Shed.increment();
                 Some("the service is at capacity; retry after the time in Retry-After".into())
             }
             Self::ClientNotAllowed | Self::NotFound | Self::PayloadTooLarge => None,

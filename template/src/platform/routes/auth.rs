@@ -16,10 +16,10 @@ use crate::{
         registration,
     },
     db,
-    domain::{AccountEmail, Password, TypedPassword},
     error::{ApiError, ApiResult, Problem},
     extract::Json,
     http::ClientAddr,
+    input::{AccountEmail, Password, TypedPassword},
     state::AppState,
 };
 
@@ -270,7 +270,7 @@ async fn judge(
         (Attempt::Locking(window), false, _) => {
             let (budget, seconds) = (budget.name(), window.as_secs());
             tracing::warn!(event = "auth.locked", %user_id, budget, seconds);
-            crate::http::Counter::AuthLockouts.increment();
+            crate::telemetry::Counter::AuthLockouts.increment();
             "password"
         }
         (_, false, _) => "password",

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::{
     auth::OpaqueToken,
     db::{self, Db},
-    domain::AccountEmail,
+    input::AccountEmail,
     mail::{Mail, Mailer},
 };
 

@@ -10,7 +10,8 @@ use crate::{
     config::Settings,
     db::{self, Db},
     encryption::FieldCipher,
-    http, openapi, routes,
+    http, openapi,
+    platform::routes,
     state::AppState,
 };
 

@@ -53,7 +53,7 @@ pub fn mailer(settings: &Settings) -> anyhow::Result<Option<Arc<dyn Mailer>>> {
     anyhow::ensure!(
         settings.mode == Mode::Development,
         "APP_VERIFY_EMAIL needs a mail sender: the built-in one only logs, \
-         which production forbids; implement `Mailer` in src/mail.rs"
+         which production forbids; implement `Mailer` in src/platform/mail.rs"
     );
     Ok(Some(Arc::new(LogMailer)))
 }
