@@ -14,7 +14,7 @@ use crate::policy::{Class, Policy};
 use crate::render::{Renderer, digest};
 use crate::source::{self, Source, Version};
 use crate::state::State;
-use crate::{Error, merge, update};
+use crate::{Error, merge, modes, update};
 
 /// Exit status when the service is up to date and has no drift.
 pub const UP_TO_DATE: u8 = 0;
@@ -208,7 +208,7 @@ fn inspect(
         if policy.class(path) == Class::Managed {
             let wanted = modes.and_then(|modes| modes.get(path));
             let mode_differs = matches!((&file, wanted), (Some((_, meta)), Some(&executable))
-                if is_executable(meta) != executable);
+                if modes::is_executable(meta) != executable);
             if !unchanged || mode_differs {
                 found.drifted.push(path.clone());
             }
@@ -246,11 +246,6 @@ fn regular_file(root: &Path, path: &str) -> Result<Option<(PathBuf, Metadata)>, 
         };
     }
     Ok(meta.filter(Metadata::is_file).map(|m| (full, m)))
-}
-
-fn is_executable(meta: &Metadata) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    meta.permissions().mode() & 0o111 != 0
 }
 
 /// Whether `bytes` hold a conflict block as `rampart update` writes it: an

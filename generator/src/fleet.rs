@@ -88,7 +88,7 @@ pub struct Verification {
 
 /// `--verify`: a shell command run in each service with its branch checked out.
 #[derive(Debug, Clone)]
-pub struct Verify {
+pub(crate) struct Verify {
     pub command: String,
     /// Where each service's log goes, as `FOLDER-NAME.log`.
     pub logs: PathBuf,
@@ -112,7 +112,11 @@ pub fn fleet(services: &[PathBuf], opts: &UpdateOptions) -> Vec<Row> {
 }
 
 /// Like `fleet`, verifying each branch it leaves with `verify`.
-pub fn fleet_with(services: &[PathBuf], opts: &UpdateOptions, verify: Option<&Verify>) -> Vec<Row> {
+pub(crate) fn fleet_with(
+    services: &[PathBuf],
+    opts: &UpdateOptions,
+    verify: Option<&Verify>,
+) -> Vec<Row> {
     // Services share template versions: each is read and parsed once.
     let mut sources = Sources::default();
     let logs = log_names(services);

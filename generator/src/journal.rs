@@ -10,7 +10,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::paths::{self, STATE_FILE};
-use crate::{Error, write};
+use crate::{Error, modes, write};
 
 /// The journal's folder, at the service's root.
 pub const JOURNAL: &str = ".rampart-undo";
@@ -40,7 +40,7 @@ impl Journal {
                 Ok(bytes) => {
                     let saved = staging.join(number.to_string());
                     fs::write(&saved, bytes).map_err(Error::io("write", &saved))?;
-                    format!("{:o}", mode_of(&full)?)
+                    format!("{:o}", modes::mode(&full)?)
                 }
                 Err(e) if e.kind() == io::ErrorKind::NotFound => "-".to_owned(),
                 Err(e) => return Err(Error::io("read", full)(e)),
@@ -92,7 +92,7 @@ pub fn recover(root: &Path) -> Result<bool, Error> {
             fs::create_dir_all(parent).map_err(Error::io("create directory", parent))?;
         }
         write::replace_file(&full, &bytes)?;
-        set_mode(&full, mode)?;
+        modes::set_mode(&full, mode)?;
     }
     let done = root.join(DONE);
     fs::rename(&journal, &done).map_err(Error::io("remove", &journal))?;
@@ -178,24 +178,13 @@ fn sync_dir(dir: &Path) -> Result<(), Error> {
         .map_err(Error::io("sync", dir))
 }
 
-fn mode_of(path: &Path) -> Result<u32, Error> {
-    use std::os::unix::fs::PermissionsExt;
-    let meta = fs::metadata(path).map_err(Error::io("inspect", path))?;
-    Ok(meta.permissions().mode() & 0o7777)
-}
-
-fn set_mode(path: &Path, mode: u32) -> Result<(), Error> {
-    use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(path, fs::Permissions::from_mode(mode))
-        .map_err(Error::io("set permissions of", path))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::modes::set_mode;
 
     fn mode(path: &Path) -> u32 {
-        mode_of(path).unwrap() & 0o777
+        modes::mode(path).unwrap() & 0o777
     }
 
     // Whatever an interrupted update did to the files it named, recovery

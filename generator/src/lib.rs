@@ -5,7 +5,7 @@
 // Short functions, read at once (threshold in clippy.toml).
 #![warn(clippy::too_many_lines)]
 
-pub mod answers;
+mod answers;
 pub mod check;
 pub mod cli;
 mod error;
@@ -13,18 +13,20 @@ pub mod fleet;
 mod git;
 mod journal;
 mod lockfile;
-pub mod merge;
-pub mod name;
+mod merge;
+mod modes;
+mod name;
 mod new;
 mod paths;
 pub mod policy;
-pub mod render;
-pub mod secret;
-pub mod source;
-pub mod state;
-pub mod template;
+mod render;
+mod secret;
+mod source;
+mod state;
+mod template;
 pub mod update;
-pub mod write;
+mod write;
 
+pub use answers::Answer;
 pub use error::Error;
 pub use new::{Created, NewOptions, new_service, new_service_with_answers};

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use crate::Error;
 
 /// The policy file, at the root of a template source.
-pub const POLICY_FILE: &str = "template-update.toml";
+pub(crate) const POLICY_FILE: &str = "template-update.toml";
 
 /// How `rampart update` treats a rendered file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -24,7 +24,7 @@ pub enum Class {
 
 /// A change a template version makes to services beyond its files' contents.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Change {
+pub(crate) enum Change {
     /// A rendered file moved: the team's copy moves with it before merging.
     RenameFile { from: String, to: String },
     /// A placeholder was renamed: the stored answer moves to the new name.
@@ -35,7 +35,7 @@ pub enum Change {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Migration {
+pub(crate) struct Migration {
     /// Unique and never reused: a migration runs when the new version lists
     /// an id the old one did not.
     pub id: String,
@@ -46,7 +46,7 @@ pub struct Migration {
 pub struct Policy {
     managed: Vec<String>,
     seeded: Vec<String>,
-    pub migrations: Vec<Migration>,
+    migrations: Vec<Migration>,
 }
 
 #[derive(Deserialize)]
@@ -179,7 +179,7 @@ impl Policy {
     }
 
     /// Migrations this policy lists that `older` did not, in order.
-    pub fn pending_since<'a>(&'a self, older: &Policy) -> Vec<&'a Migration> {
+    pub(crate) fn pending_since<'a>(&'a self, older: &Policy) -> Vec<&'a Migration> {
         self.migrations
             .iter()
             .filter(|m| !older.migrations.iter().any(|o| o.id == m.id))

@@ -6,9 +6,7 @@
 //! offline, so old versions never become unrenderable.
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::rc::Rc;
 
 use crate::Error;
@@ -393,7 +391,7 @@ fn load_commit(repo: &Path, commit: &str) -> Result<Template, Error> {
         }
     }
     let ids: Vec<&str> = entries.iter().map(|(_, id, _)| id.as_str()).collect();
-    let blobs = read_blobs(repo, &ids)?;
+    let blobs = git::cat_file_batch(repo, &ids)?;
 
     let mut policy = Policy::default();
     let mut files = Vec::new();
@@ -426,57 +424,6 @@ fn load_commit(repo: &Path, commit: &str) -> Result<Template, Error> {
         )));
     }
     Ok(Template::new(files, dirs.into_iter().collect(), policy))
-}
-
-/// The contents of blobs `ids`, in order, through one `git cat-file --batch`.
-fn read_blobs(repo: &Path, ids: &[&str]) -> Result<Vec<Vec<u8>>, Error> {
-    let mut child = Command::new("git")
-        .args(["cat-file", "--batch"])
-        .current_dir(repo)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(git::not_found)?;
-    let mut stdin = child.stdin.take().expect("piped stdin");
-    let request: String = ids.iter().map(|id| format!("{id}\n")).collect();
-    // Written from a thread: git answers while it reads, and a full stdout
-    // pipe would otherwise block both sides.
-    let writer = std::thread::spawn(move || stdin.write_all(request.as_bytes()));
-    let mut out = Vec::new();
-    child
-        .stdout
-        .take()
-        .expect("piped stdout")
-        .read_to_end(&mut out)
-        .map_err(|e| Error::Git(format!("reading git cat-file: {e}")))?;
-    let status = child
-        .wait()
-        .map_err(|e| Error::Git(format!("git cat-file: {e}")))?;
-    let written = writer
-        .join()
-        .map_err(|_| Error::Git("git cat-file writer panicked".into()))?;
-    if !status.success() || written.is_err() {
-        return Err(Error::Git(format!(
-            "git cat-file --batch failed ({status})"
-        )));
-    }
-
-    let mut blobs = Vec::with_capacity(ids.len());
-    let mut rest = out.as_slice();
-    for id in ids {
-        let bad = || Error::Git(format!("unexpected git cat-file output for {id}"));
-        let newline = rest.iter().position(|&b| b == b'\n').ok_or_else(bad)?;
-        let header = std::str::from_utf8(&rest[..newline]).map_err(|_| bad())?;
-        let size: usize = match header.split(' ').collect::<Vec<_>>()[..] {
-            [_, "blob", size] => size.parse().map_err(|_| bad())?,
-            _ => return Err(bad()),
-        };
-        let body = rest.get(newline + 1..newline + 1 + size).ok_or_else(bad)?;
-        blobs.push(body.to_vec());
-        rest = rest.get(newline + 2 + size..).ok_or_else(bad)?;
-    }
-    Ok(blobs)
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ use crate::render::{Rendered, RenderedFile};
 use crate::source::{self, Source, Sources, Version};
 use crate::state::State;
 use crate::template::Template;
-use crate::{Error, git, write};
+use crate::{Error, git, modes, write};
 
 /// What to update and how.
 #[derive(Debug, Clone, Default)]
@@ -185,7 +185,7 @@ pub fn update(opts: &UpdateOptions) -> Result<Report, Error> {
 }
 
 /// Like `update`, reusing what `sources` has already read (fleets).
-pub fn update_with(opts: &UpdateOptions, sources: &mut Sources) -> Result<Report, Error> {
+pub(crate) fn update_with(opts: &UpdateOptions, sources: &mut Sources) -> Result<Report, Error> {
     let root = &opts.path;
     let recovered = recover_interrupted(opts)?;
     let state = State::read(root)?;
@@ -425,15 +425,15 @@ impl Planned {
 
 /// How an update labels the sides of its conflict blocks (before the
 /// versions); `rampart check` finds blocks left unresolved by them.
-pub const OURS_LABEL: &str = "your version (template ";
-pub const THEIRS_LABEL: &str = "template ";
+pub(crate) const OURS_LABEL: &str = "your version (template ";
+pub(crate) const THEIRS_LABEL: &str = "template ";
 /// The suffix of `beside`.
-pub const BESIDE_SUFFIX: &str = ".rampart-template";
+pub(crate) const BESIDE_SUFFIX: &str = ".rampart-template";
 
 /// Where the template's version of a file goes when it cannot be merged
 /// into the team's: beside it, for the team to settle (`rampart check`
 /// fails while it is there).
-pub fn beside(path: &str) -> String {
+pub(crate) fn beside(path: &str) -> String {
     format!("{path}{BESIDE_SUFFIX}")
 }
 
@@ -538,7 +538,7 @@ fn plan_file(
         true => None,
         false => read_file(root, source)?,
     };
-    let ours_executable = ours.is_some() && is_executable(root, source);
+    let ours_executable = ours.is_some() && modes::is_executable_at(&root.join(source));
     let team_bit = ours.as_ref().map(|_| ours_executable);
     let renamed_from = moved_from.filter(|_| ours.is_some()).cloned();
     let step = settle(class, sides.base, sides.theirs, ours.as_deref(), labels)
@@ -581,7 +581,7 @@ fn beside_own_file(
         class,
         renamed_from: None,
         ours: Some(own),
-        ours_executable: is_executable(root, path),
+        ours_executable: modes::is_executable_at(&root.join(path)),
         step: Step::Beside(Outcome::Conflicted, contents),
     }))
 }
@@ -773,7 +773,7 @@ fn by_path(rendered: &Rendered) -> BTreeMap<&str, &RenderedFile> {
 }
 
 /// Refuses to run over uncommitted work, which an update could mix with its own.
-pub(crate) fn ensure_clean(root: &Path) -> Result<(), Error> {
+fn ensure_clean(root: &Path) -> Result<(), Error> {
     let status = git::git(
         root,
         &[
@@ -818,7 +818,7 @@ fn write_file(root: &Path, path: &str, contents: &[u8], executable: bool) -> Res
         fs::create_dir_all(parent).map_err(Error::io("create directory", parent))?;
     }
     write::replace_file(&full, contents)?;
-    write::set_executable(&full, executable)
+    modes::set_executable(&full, executable)
 }
 
 fn remove_file(root: &Path, path: &str) -> Result<(), Error> {
@@ -836,11 +836,6 @@ fn remove_file(root: &Path, path: &str) -> Result<(), Error> {
         }
     }
     Ok(())
-}
-
-fn is_executable(root: &Path, path: &str) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    fs::metadata(root.join(path)).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
 }
 
 /// A unified diff of one file, `git diff` style.
@@ -923,5 +918,155 @@ mod tests {
         (0..8)
             .map(|n| (n & 4 != 0, n & 2 != 0, n & 1 != 0))
             .collect()
+    }
+
+    // The texts `settle`'s table uses: the old render's (`B`, the base), the
+    // new render's (`T`, theirs) and the team's own (`O`). The team changed
+    // the first line and the template the last, so `O` and `T` merge cleanly
+    // over `B`.
+    const B: &[u8] = b"a\nb\nc\n";
+    const T: &[u8] = b"a\nb\nC\n";
+    const O: &[u8] = b"A\nb\nc\n";
+
+    /// A class, the old render (`base`), the new render (`theirs`), and what
+    /// `settle` decides for each working-tree copy (`ours`): none, `B`, `T`
+    /// and `O`. A base of `T` is a file the template did not change; a base
+    /// of `B` with theirs `T`, one it changed.
+    type SettleRow = (
+        Class,
+        Option<&'static [u8]>,
+        Option<&'static [u8]>,
+        [Option<Outcome>; 4],
+    );
+
+    /// Every class, base (none, `T`, `B`) and theirs (none, `T`), with the
+    /// outcome (`None`: nothing to do) for every copy of the team's.
+    #[rustfmt::skip]
+    const SETTLE_TABLE: &[SettleRow] = {
+        use Outcome::*;
+        // Dropped by the template, but not as it was: kept.
+        const KEPT: Option<Outcome> = Some(KeptChanged);
+        &[
+            // The template dropped the file: a copy equal to its base goes,
+            // any other stays; a seeded one always stays; a deleted one is gone.
+            // class          base     theirs  ours: none  B              T              O
+            (Class::Managed, None,    None,    [None,       KEPT,          KEPT,          KEPT]),
+            (Class::Managed, Some(T), None,    [None,       KEPT,          Some(Removed), KEPT]),
+            (Class::Managed, Some(B), None,    [None,       Some(Removed), KEPT,          KEPT]),
+            (Class::Merged,  None,    None,    [None,       KEPT,          KEPT,          KEPT]),
+            (Class::Merged,  Some(T), None,    [None,       KEPT,          Some(Removed), KEPT]),
+            (Class::Merged,  Some(B), None,    [None,       Some(Removed), KEPT,          KEPT]),
+            (Class::Seeded,  None,    None,    [None,       KEPT,          KEPT,          KEPT]),
+            (Class::Seeded,  Some(T), None,    [None,       KEPT,          KEPT,          KEPT]),
+            (Class::Seeded,  Some(B), None,    [None,       KEPT,          KEPT,          KEPT]),
+            // Managed: the template's copy, whatever the team's; a copy
+            // already equal to it needs nothing. A file of the team's own
+            // where the template adds one (no base) is replaced too.
+            (Class::Managed, None,    Some(T), [Some(Added),    Some(Replaced), None, Some(Replaced)]),
+            (Class::Managed, Some(T), Some(T), [Some(Restored), Some(Replaced), None, Some(Replaced)]),
+            (Class::Managed, Some(B), Some(T), [Some(Restored), Some(Updated),  None, Some(Replaced)]),
+            // Seeded: written when new, never touched after; a deleted one
+            // stays deleted.
+            (Class::Seeded,  None,    Some(T), [Some(Added),      Some(KeptSeeded), None, Some(KeptSeeded)]),
+            (Class::Seeded,  Some(T), Some(T), [None,             None,             None, None]),
+            (Class::Seeded,  Some(B), Some(T), [Some(KeptSeeded), Some(KeptSeeded), None, Some(KeptSeeded)]),
+            // Merged: three-way over the base; an unchanged template leaves
+            // the team's copy alone, a deleted one stays deleted, and a file
+            // of the team's own where the template adds one merges over an
+            // empty base (both sides whole: a conflict).
+            (Class::Merged,  None,    Some(T), [Some(Added),       Some(Conflicted), None, Some(Conflicted)]),
+            (Class::Merged,  Some(T), Some(T), [None,              None,             None, None]),
+            (Class::Merged,  Some(B), Some(T), [Some(KeptDeleted), Some(Updated),    None, Some(Merged)]),
+        ]
+    };
+
+    fn rendered(path: &str, contents: &[u8]) -> RenderedFile {
+        RenderedFile {
+            path: path.into(),
+            contents: contents.to_vec(),
+            executable: false,
+        }
+    }
+
+    /// `settle`'s outcome for a file at `path`.
+    fn settled(
+        path: &str,
+        class: Class,
+        base: Option<&[u8]>,
+        theirs: Option<&[u8]>,
+        ours: Option<&[u8]>,
+    ) -> Option<Step> {
+        let labels = Labels {
+            ours: "your version (template v1)",
+            theirs: "template v2",
+        };
+        let (base, theirs) = (
+            base.map(|b| rendered(path, b)),
+            theirs.map(|t| rendered(path, t)),
+        );
+        settle(class, base.as_ref(), theirs.as_ref(), ours, &labels)
+    }
+
+    #[test]
+    fn settle_decides_every_combination_as_its_table_says() {
+        let name = |side: Option<&[u8]>| match side {
+            None => "none",
+            Some(bytes) if bytes == B => "B",
+            Some(bytes) if bytes == T => "T",
+            Some(_) => "O",
+        };
+        let mut seen = BTreeSet::new();
+        for &(class, base, theirs, outcomes) in SETTLE_TABLE {
+            assert!(seen.insert(format!("{class:?} {} {}", name(base), name(theirs))));
+            for (ours, expected) in [None, Some(B), Some(T), Some(O)].into_iter().zip(outcomes) {
+                let outcome = settled("f", class, base, theirs, ours).map(|step| step.outcome());
+                assert_eq!(
+                    outcome,
+                    expected,
+                    "{class:?}: base {}, theirs {}, ours {}",
+                    name(base),
+                    name(theirs),
+                    name(ours)
+                );
+            }
+        }
+        assert_eq!(seen.len(), 3 * 3 * 2, "every class, base and theirs once");
+    }
+
+    // What the table's texts cannot show: overlapping edits, binary files,
+    // an empty file of the team's own, and a service's own Cargo.lock.
+    #[test]
+    fn settle_marks_conflicts_and_keeps_what_it_cannot_merge() {
+        let overlapping: &[u8] = b"a\nb\nX\n";
+        let step = settled("f", Class::Merged, Some(B), Some(T), Some(overlapping));
+        assert!(
+            matches!(&step, Some(Step::Write(Outcome::Conflicted, text, _)) if text.starts_with(b"a\nb\n<<<<<<< "))
+        );
+        // Binary: the team's copy stays, the template's goes beside it.
+        let binary: &[u8] = b"\0A\nb\nc\n";
+        let step = settled("f", Class::Merged, Some(B), Some(T), Some(binary));
+        assert!(matches!(&step, Some(Step::Beside(Outcome::Conflicted, text)) if text == T));
+        // An empty file of the team's equals the empty base a new file merges over.
+        let step = settled("f", Class::Merged, None, Some(T), Some(b""));
+        assert!(matches!(&step, Some(Step::Write(Outcome::Updated, text, _)) if text == T));
+        // A lock file from before the template carried one stays the service's.
+        let lock = lockfile::LOCK_FILE;
+        for class in [Class::Managed, Class::Merged, Class::Seeded] {
+            let outcome =
+                |base, ours| settled(lock, class, base, Some(T), ours).map(|s| s.outcome());
+            assert_eq!(
+                outcome(None, Some(O)),
+                Some(Outcome::KeptOwnLock),
+                "{class:?}"
+            );
+            assert_eq!(
+                outcome(None, Some(T)),
+                Some(Outcome::KeptOwnLock),
+                "{class:?}"
+            );
+            assert_eq!(outcome(None, None), Some(Outcome::Added), "{class:?}");
+        }
+        let merged = settled(lock, Class::Merged, Some(B), Some(T), Some(O));
+        assert_eq!(merged.map(|s| s.outcome()), Some(Outcome::Merged));
     }
 }

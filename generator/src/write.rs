@@ -6,8 +6,8 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use crate::Error;
 use crate::render::Rendered;
+use crate::{Error, modes};
 
 /// A file rampart adds next to the rendered template (`.env`, state).
 pub struct ExtraFile<'a> {
@@ -61,10 +61,8 @@ pub fn write_service(target: &Path, rendered: &Rendered, extra: &[ExtraFile]) ->
     let mut builder = tempfile::Builder::new();
     builder.prefix(".rampart-new-");
     // A normal directory (subject to the umask), not tempfile's private default.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(fs::Permissions::from_mode(0o777));
+    if let Some(normal) = modes::permissions(0o777) {
+        builder.permissions(normal);
     }
     let staging = builder
         .tempdir_in(&parent)
@@ -101,34 +99,17 @@ fn create_file(path: &Path, contents: &[u8], mode: u32) -> Result<(), Error> {
     }
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
-    set_mode(&mut options, mode);
+    modes::create_with_mode(&mut options, mode);
     let mut file = options.open(path).map_err(Error::io("create", path))?;
     file.write_all(contents).map_err(Error::io("write", path))?;
     restrict(path, mode)
 }
 
-#[cfg(unix)]
-fn set_mode(options: &mut fs::OpenOptions, mode: u32) {
-    use std::os::unix::fs::OpenOptionsExt;
-    options.mode(mode);
-}
-
-#[cfg(not(unix))]
-fn set_mode(_options: &mut fs::OpenOptions, _mode: u32) {}
-
 /// Owner-only files keep exactly their mode whatever the umask allowed.
-#[cfg(unix)]
 fn restrict(path: &Path, mode: u32) -> Result<(), Error> {
-    use std::os::unix::fs::PermissionsExt;
     if mode & 0o077 == 0 {
-        fs::set_permissions(path, fs::Permissions::from_mode(mode))
-            .map_err(Error::io("set permissions on", path))?;
+        modes::set_mode(path, mode)?;
     }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn restrict(_path: &Path, _mode: u32) -> Result<(), Error> {
     Ok(())
 }
 
@@ -161,40 +142,9 @@ pub fn replace_file(path: &Path, contents: &[u8]) -> Result<(), Error> {
     Ok(())
 }
 
-#[cfg(unix)]
 fn default_permissions() -> fs::Permissions {
-    use std::os::unix::fs::PermissionsExt;
-    fs::Permissions::from_mode(0o644)
-}
-
-#[cfg(not(unix))]
-fn default_permissions() -> fs::Permissions {
-    unreachable!("rampart writes services on unix only")
-}
-
-/// Sets or clears the execute bits where the file is readable.
-#[cfg(unix)]
-pub fn set_executable(path: &Path, executable: bool) -> Result<(), Error> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = fs::metadata(path)
-        .map_err(Error::io("inspect", path))?
-        .permissions()
-        .mode();
-    let wanted = if executable {
-        mode | ((mode & 0o444) >> 2)
-    } else {
-        mode & !0o111
-    };
-    if wanted != mode {
-        fs::set_permissions(path, fs::Permissions::from_mode(wanted))
-            .map_err(Error::io("set permissions of", path))?;
-    }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-pub fn set_executable(_path: &Path, _executable: bool) -> Result<(), Error> {
-    Ok(())
+    modes::permissions(0o644)
+        .unwrap_or_else(|| unreachable!("rampart writes services on unix only"))
 }
 
 #[cfg(test)]
@@ -229,14 +179,7 @@ mod tests {
         );
         assert!(target.join("empty").is_dir());
         #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = fs::metadata(target.join(".env"))
-                .unwrap()
-                .permissions()
-                .mode();
-            assert_eq!(mode & 0o777, 0o600);
-        }
+        assert_eq!(modes::mode(&target.join(".env")).unwrap() & 0o777, 0o600);
         // Only the service is left behind, no staging directory.
         assert_eq!(fs::read_dir(tmp.path().join("a/b")).unwrap().count(), 1);
     }
