@@ -102,7 +102,7 @@ pub fn merge_bytes(base: &[u8], ours: &[u8], theirs: &[u8], labels: &Labels) -> 
     if ours == theirs {
         return (ours.to_vec(), 0);
     }
-    if !base.contains(&b'\r') && !theirs.contains(&b'\r') && is_crlf(ours) {
+    if !base.contains(&b'\r') && is_crlf(ours) {
         let (merged, conflicts) = merge_bytes(base, &to_lf(ours), theirs, labels);
         return (to_crlf(&merged), conflicts);
     }

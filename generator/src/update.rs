@@ -466,17 +466,18 @@ fn plan(
             Some(_) => new_template.policy.class(path),
             None => old_template.policy.class(path),
         };
-        // A file the team could edit until now is merged one last time when
+        // A file the team could edit until now (or a file of its own where
+        // the template puts a new managed one) is merged one last time when
         // it becomes managed: its edits stay, and `rampart check` names it.
         let was = moves
             .iter()
             .find(|(_, to)| to == path)
             .map_or(path, |(from, _)| from);
-        let class = match old_template.policy.class(was) {
-            old if class == Class::Managed && old != Class::Managed && base.contains_key(path) => {
-                Class::Merged
-            }
-            _ => class,
+        let was_theirs =
+            !base.contains_key(path) || old_template.policy.class(was) != Class::Managed;
+        let class = match class {
+            Class::Managed if was_theirs => Class::Merged,
+            class => class,
         };
         let stopped_from = stopped.iter().any(|(from, _)| from == path);
         // Where a stopped move's source is gone, a template file there is

@@ -1108,9 +1108,11 @@ impl<'a> Checks<'a> {
                 continue;
             }
             let ok = match (self.staying(path), self.class(path)) {
-                (None, _) | (Some(_), Class::Managed) => self.after.files.get(path) == Some(theirs),
+                (None, _) => self.after.files.get(path) == Some(theirs),
                 (Some(own), Class::Seeded) => self.after.files.get(path) == Some(own),
-                (Some(_), Class::Merged) => true, // merged: team_lines_survive
+                // Merged, a managed one too (the team's own file is never
+                // overwritten): team_lines_survive.
+                (Some(_), Class::Merged | Class::Managed) => true,
             };
             if !ok {
                 problems.push(format!(
@@ -1781,4 +1783,27 @@ fn a_file_that_becomes_managed_keeps_the_teams_edit_and_is_named_by_check() {
         "{}",
         check.summary()
     );
+}
+
+/// The template puts a new managed file where the team has a file of its
+/// own: the team's lines stay (merged, here in conflict with the
+/// template's), instead of being overwritten, and the conflict is reported.
+#[test]
+fn a_new_managed_file_never_overwrites_a_file_of_the_teams_own() {
+    let v1 = Template::from([("README.md".to_owned(), text(&["# Service"], false))]);
+    let v2 = Template::from([
+        ("README.md".to_owned(), text(&["# Service"], false)),
+        ("ci/run".to_owned(), text(&["cargo test"], true)),
+    ]);
+    let policy = "[ownership]\nmanaged = [\"ci/**\"]\n".to_owned();
+    let (work, report) = minimal(&[(v1, String::new()), (v2, policy)], |dir| {
+        fs::create_dir_all(dir.join("ci")).unwrap();
+        fs::write(dir.join("ci/run"), "make check-everything\n").unwrap();
+    });
+    let run = fs::read_to_string(work.path().join("svc/ci/run")).unwrap();
+    assert!(
+        run.contains("make check-everything") && run.contains("cargo test"),
+        "{run}"
+    );
+    assert_eq!(report.conflicted(), ["ci/run"], "{}", report.summary());
 }
