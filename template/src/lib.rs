@@ -9,12 +9,14 @@ pub mod platform;
 
 // The platform's modules, at the paths the service's code names them by.
 pub use platform::{
-    auth, classification, cli, db, encryption, error, extract, http, input, mail, openapi, startup,
-    telemetry, xml,
+    auth, classification, cli, db, encryption, error, extract, http, input, mail, openapi, paging,
+    startup, telemetry, xml,
 };
 
-// The service's own: its settings, state, resources and domain types.
+// The service's own: its settings, state, resources, their storage and
+// domain types.
 pub mod config;
 pub mod domain;
 pub mod routes;
 pub mod state;
+pub mod store;

@@ -15,6 +15,7 @@
 use std::{fmt, marker::PhantomData, ops::Deref};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use utoipa::{PartialSchema, ToSchema, openapi::RefOr, openapi::schema::Schema};
 
 /// A value of class `C`; (de)serialized exactly like the bare value.
 #[derive(Clone, PartialEq, Eq)]
@@ -78,6 +79,15 @@ impl<'de, T: Deserialize<'de>, C> Deserialize<'de> for Classified<T, C> {
         T::deserialize(deserializer).map(Self::new)
     }
 }
+
+// Described exactly like the bare value, as it travels.
+impl<T: PartialSchema, C> PartialSchema for Classified<T, C> {
+    fn schema() -> RefOr<Schema> {
+        T::schema()
+    }
+}
+
+impl<T: ToSchema, C> ToSchema for Classified<T, C> {}
 
 #[cfg(test)]
 mod tests {

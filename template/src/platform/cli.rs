@@ -3,13 +3,13 @@ use std::io::BufRead;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use uuid::Uuid;
 
 use crate::{
     auth::{Passwords, application},
     config::Settings,
     db,
     input::{Email, Password},
+    platform::store::users,
     startup::Application,
     telemetry,
 };
@@ -152,17 +152,6 @@ pub async fn upsert_admin(
     password: Password,
 ) -> anyhow::Result<()> {
     let hash = passwords.hash(passwords.ticket()?, password).await?;
-    sqlx::query(
-        "INSERT INTO users (id, email, password_hash, is_admin, created_at) VALUES ($1, $2, $3, TRUE, $4) \
-         ON CONFLICT (email) DO UPDATE SET is_admin = TRUE, disabled = FALSE, password_hash = excluded.password_hash, \
-         failed_logins = 0, lockouts = 0, locked_until = NULL, \
-         known_failed_logins = 0, known_lockouts = 0, known_locked_until = NULL",
-    )
-    .bind(Uuid::new_v4())
-    .bind(email.as_str())
-    .bind(hash)
-    .bind(db::now())
-    .execute(pool)
-    .await?;
+    users::upsert_admin(pool, email.as_str(), hash).await?;
     Ok(())
 }

@@ -3,8 +3,8 @@
 use utoipa::{
     Modify, OpenApi,
     openapi::{
-        Content, Ref, ResponseBuilder,
-        path::{Operation, PathItem},
+        Content, Ref, RefOr, ResponseBuilder, Schema,
+        path::{Operation, Parameter, ParameterIn, PathItem},
         security::{
             ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityRequirement, SecurityScheme,
         },
@@ -98,31 +98,134 @@ const LAYER_RESPONSES: &[(&str, &str)] = &[
     ),
 ];
 
-/// Adds the layers' statuses to every operation (and 413 to every operation
-/// with a body), so the document lists every status a route can return (OPS-07).
-pub fn document_layer_responses(doc: &mut utoipa::openapi::OpenApi) {
-    let problem = || {
-        ResponseBuilder::new().content(
-            PROBLEM_JSON,
-            Content::new(Some(Ref::from_schema_name("Problem"))),
-        )
-    };
+/// Adds every problem status an operation can give (OPS-07): first those
+/// that follow from what it declares (`derived`), then those the layers in
+/// `http` can give on any route. A status the route documents itself keeps
+/// the route's description.
+pub fn document_problem_responses(doc: &mut utoipa::openapi::OpenApi) {
     for item in doc.paths.paths.values_mut() {
         for operation in operations(item) {
+            let derived = derived(operation);
             let responses = &mut operation.responses.responses;
-            for (status, description) in LAYER_RESPONSES {
+            let layers = LAYER_RESPONSES
+                .iter()
+                .map(|(s, d)| ((*s).to_owned(), (*d).to_owned()));
+            for (status, description) in derived.into_iter().chain(layers) {
                 responses
-                    .entry((*status).to_owned())
-                    .or_insert_with(|| problem().description(*description).build().into());
+                    .entry(status)
+                    .or_insert_with(|| problem(&description).into());
             }
-            if operation.request_body.is_some() {
-                responses.entry("413".to_owned()).or_insert_with(|| {
-                    problem()
-                        .description("The body is larger than the limit")
-                        .build()
-                        .into()
-                });
+            // A route names its own error statuses by description alone;
+            // every error is a problem document (OUT-08).
+            for (status, response) in responses.iter_mut() {
+                if let RefOr::T(response) = response
+                    && status.as_str() >= "400"
+                    && response.content.is_empty()
+                {
+                    *response = problem(&response.description);
+                }
             }
         }
     }
+}
+
+/// utoipa describes an inlined field that has a doc comment as `allOf`
+/// of its schema and `{type: object, description}`, which no value of the
+/// field satisfies; the description goes onto the schema itself instead.
+pub fn describe_inlined_fields(doc: &mut utoipa::openapi::OpenApi) {
+    let schemas = doc
+        .components
+        .iter_mut()
+        .flat_map(|c| c.schemas.values_mut());
+    for schema in schemas {
+        let RefOr::T(Schema::Object(object)) = schema else {
+            continue;
+        };
+        for property in object.properties.values_mut() {
+            let RefOr::T(Schema::AllOf(all)) = property else {
+                continue;
+            };
+            if let [
+                RefOr::T(Schema::Object(field)),
+                RefOr::T(Schema::Object(said)),
+            ] = all.items.as_slice()
+                && said.properties.is_empty()
+                && said.description.is_some()
+            {
+                let mut field = field.clone();
+                field.description.clone_from(&said.description);
+                *property = RefOr::T(Schema::Object(field));
+            }
+        }
+    }
+}
+
+fn problem(description: &str) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            PROBLEM_JSON,
+            Content::new(Some(Ref::from_schema_name("Problem"))),
+        )
+        .build()
+}
+
+/// The problems an operation gives because of its security (a token, its
+/// scopes), its body and its path parameters.
+fn derived(operation: &Operation) -> Vec<(String, String)> {
+    let mut problems = Vec::new();
+    let mut add =
+        |status: &str, description: String| problems.push((status.to_owned(), description));
+    let scopes: Vec<String> = operation
+        .security
+        .iter()
+        .flatten()
+        .filter_map(|need| serde_json::to_value(need).ok())
+        .filter_map(|need| need.get("bearer").cloned())
+        .filter_map(|scopes| serde_json::from_value::<Vec<String>>(scopes).ok())
+        .flatten()
+        .collect();
+    if !scopes.is_empty() {
+        add("401", "Missing or invalid token".into());
+        let scopes = scopes.join(", ");
+        add(
+            "403",
+            format!(
+                "The token or the calling application lacks the {scopes} scope, or the client network is not allowed"
+            ),
+        );
+    }
+    if let Some(RefOr::T(body)) = &operation.request_body {
+        let xml = body.content.keys().any(|media| media.ends_with("xml"));
+        add(
+            "400",
+            if xml {
+                "Malformed body, or XML with a DOCTYPE"
+            } else {
+                "Malformed body"
+            }
+            .into(),
+        );
+        add("413", "The body is larger than the limit".into());
+        add(
+            "415",
+            if xml {
+                "Neither JSON nor XML"
+            } else {
+                "Not JSON"
+            }
+            .into(),
+        );
+        add("422", "Invalid field".into());
+    }
+    let in_path =
+        |p: &RefOr<Parameter>| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Path);
+    if operation.parameters.iter().flatten().any(in_path) {
+        add(
+            "400",
+            "Malformed path parameter, or no single valid Host header".into(),
+        );
+        add("404", "No such resource, or not the caller's".into());
+    }
+    problems
 }

@@ -46,7 +46,8 @@ impl Application {
             mailer: crate::mail::mailer(&settings)?,
         };
         let (api_router, mut api_doc) = routes::router(state, &settings.http).split_for_parts();
-        openapi::document_layer_responses(&mut api_doc);
+        openapi::document_problem_responses(&mut api_doc);
+        openapi::describe_inlined_fields(&mut api_doc);
         if settings.http.require_api_key {
             openapi::require_api_key(&mut api_doc, routes::KEYLESS_PATHS);
         }

@@ -19,6 +19,7 @@ use super::{
 use crate::{
     db::{self, Db},
     error::ApiError,
+    platform::store::applications,
     state::AppState,
 };
 
@@ -70,13 +71,7 @@ pub async fn require_api_key(
         .get(API_KEY_HEADER)
         .and_then(|v| v.to_str().ok())
         .ok_or(ApiError::UnknownApplication)?;
-    let app: Option<(Uuid, String)> = sqlx::query_as(
-        "SELECT id, scopes FROM applications \
-         WHERE key_hash = $1 AND revoked_at IS NULL AND disabled = FALSE",
-    )
-    .bind(OpaqueToken::hash(key))
-    .fetch_optional(&state.db)
-    .await?;
+    let app = applications::by_key(&state.db, &OpaqueToken::hash(key)).await?;
     let Some((id, scopes)) = app else {
         tracing::warn!(event = "auth.api_key_rejected");
         return Err(ApiError::UnknownApplication);
@@ -108,19 +103,9 @@ pub async fn issue_key(pool: &Db, name: &str, scopes: &[String]) -> anyhow::Resu
         bail!("unknown scope {unknown:?}: use {}", scope::ALL.join(", "));
     }
     let token = OpaqueToken::generate()?;
-    let (id,): (Uuid,) = sqlx::query_as(
-        "INSERT INTO applications (id, name, key_hash, scopes, created_at) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (name) DO UPDATE SET key_hash = excluded.key_hash, scopes = excluded.scopes, \
-         disabled = FALSE, revoked_at = NULL RETURNING id",
-    )
-    .bind(Uuid::new_v4())
-    .bind(name)
-    .bind(&token.hash)
-    .bind(scopes.join(" "))
-    .bind(db::now())
-    .fetch_one(pool)
-    .await
-    .context("storing the application")?;
+    let id = applications::upsert(pool, name, &token.hash, &scopes.join(" "), db::now())
+        .await
+        .context("storing the application")?;
     Ok(IssuedKey {
         id,
         key: token.value,
@@ -129,15 +114,7 @@ pub async fn issue_key(pool: &Db, name: &str, scopes: &[String]) -> anyhow::Resu
 
 /// Revokes the key of application `name`; its requests fail from the next one on.
 pub async fn revoke_key(pool: &Db, name: &str) -> anyhow::Result<()> {
-    let revoked = sqlx::query(
-        "UPDATE applications SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL",
-    )
-    .bind(db::now())
-    .bind(name)
-    .execute(pool)
-    .await?
-    .rows_affected();
-    if revoked == 0 {
+    if !applications::revoke(pool, name, db::now()).await? {
         bail!("no application {name:?} with a live key");
     }
     Ok(())
@@ -145,12 +122,8 @@ pub async fn revoke_key(pool: &Db, name: &str) -> anyhow::Result<()> {
 
 /// One line per application: id, name, scopes and state, for `app list`.
 pub async fn list(pool: &Db) -> anyhow::Result<Vec<String>> {
-    let rows: Vec<(Uuid, String, String, bool, bool)> = sqlx::query_as(
-        "SELECT id, name, scopes, disabled, revoked_at IS NOT NULL FROM applications ORDER BY name",
-    )
-    .fetch_all(pool)
-    .await?;
-    Ok(rows
+    Ok(applications::all(pool)
+        .await?
         .into_iter()
         .map(|(id, name, scopes, disabled, revoked)| {
             let state = match (revoked, disabled) {

@@ -16,7 +16,7 @@ use super::{
     scope::{self, Account, Scope},
 };
 
-use crate::{db, error::ApiError, state::AppState};
+use crate::{db, error::ApiError, platform::store::sessions, state::AppState};
 
 /// Who is calling, established from a valid access token and a live session.
 /// As a handler argument it stands for `Authorized<Account>`: a route acting
@@ -77,17 +77,7 @@ pub async fn require_auth(
         tracing::warn!(event = "auth.token_rejected", reason = "invalid_token");
         return Err(ApiError::Unauthorized);
     };
-    let live: Option<(Uuid,)> = sqlx::query_as(
-        "SELECT s.id FROM sessions s JOIN users u ON u.id = s.user_id \
-         WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL \
-         AND s.expires_at > $3 AND u.disabled = FALSE",
-    )
-    .bind(claims.sid)
-    .bind(claims.sub)
-    .bind(db::now())
-    .fetch_optional(&state.db)
-    .await?;
-    if live.is_none() {
+    if !sessions::is_live(&state.db, claims.sid, claims.sub, db::now()).await? {
         tracing::warn!(event = "auth.token_rejected", reason = "session_ended", session_id = %claims.sid);
         return Err(ApiError::Unauthorized);
     }

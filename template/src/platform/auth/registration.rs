@@ -7,13 +7,12 @@
 //! the owner's account.
 use std::time::Duration;
 
-use uuid::Uuid;
-
 use crate::{
     auth::OpaqueToken,
     db::{self, Db},
     input::AccountEmail,
     mail::{Mail, Mailer},
+    platform::store::users,
 };
 
 /// How long a confirmation token stays valid.
@@ -27,17 +26,7 @@ const MAX_PENDING: i64 = 100_000;
 /// Creates the account at once (no confirmation); an address already
 /// registered is left as it is, and the caller cannot tell (AUTH-04).
 pub async fn create(db: &Db, email: &AccountEmail, password_hash: String) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (email) DO NOTHING",
-    )
-    .bind(Uuid::new_v4())
-    .bind(email.as_str())
-    .bind(password_hash)
-    .bind(db::now())
-    .execute(db)
-    .await?;
-    Ok(())
+    users::create(db, email.as_str(), password_hash, db::now()).await
 }
 
 /// Files a registration to confirm and mails its token, or, when the
@@ -66,11 +55,7 @@ async fn file(
 ) -> anyhow::Result<Option<String>> {
     let now = db::now();
     let mut tx = db::begin_write(db).await?;
-    let taken: Option<(Uuid,)> = sqlx::query_as("SELECT id FROM users WHERE email = $1")
-        .bind(email.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
-    if taken.is_some() {
+    if users::exists(&mut *tx, email.as_str()).await? {
         return Ok(None);
     }
     sqlx::query("DELETE FROM pending_registrations WHERE expires_at <= $1")
@@ -125,16 +110,7 @@ pub async fn confirm(db: &Db, token: &str) -> sqlx::Result<bool> {
     let Some((email, password_hash)) = found else {
         return Ok(false);
     };
-    sqlx::query(
-        "INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (email) DO NOTHING",
-    )
-    .bind(Uuid::new_v4())
-    .bind(&email)
-    .bind(password_hash)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
+    users::create(&mut *tx, &email, password_hash, now).await?;
     // Every other registration of the address is void now.
     sqlx::query("DELETE FROM pending_registrations WHERE email = $1")
         .bind(&email)

@@ -4,6 +4,15 @@ use serde::{
     Deserialize, Deserializer,
     de::{self, Visitor},
 };
+use utoipa::{
+    PartialSchema, ToSchema,
+    openapi::{KnownFormat, ObjectBuilder, RefOr, Schema, SchemaFormat, Type},
+};
+
+/// The characters `BoundedText` refuses, as a JSON Schema pattern: the
+/// control characters but line feed, carriage return and tab.
+pub const NO_CONTROL_CHARACTERS: &str =
+    "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$";
 
 /// A string of `MIN..=MAX` characters without control characters other than
 /// line breaks and tabs.
@@ -46,6 +55,20 @@ impl<const MIN: usize, const MAX: usize> AsRef<str> for BoundedText<MIN, MAX> {
         &self.0
     }
 }
+
+// A field states its bounds once, in its type: the schema says them.
+impl<const MIN: usize, const MAX: usize> PartialSchema for BoundedText<MIN, MAX> {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length((MIN > 0).then_some(MIN))
+            .max_length(Some(MAX))
+            .pattern(Some(NO_CONTROL_CHARACTERS))
+            .into()
+    }
+}
+
+impl<const MIN: usize, const MAX: usize> ToSchema for BoundedText<MIN, MAX> {}
 
 /// How many units of an item to order: 1 to 1000. A whole number written
 /// with a fraction (`3.0`) is still a whole number, as JSON Schema says; a
@@ -91,6 +114,19 @@ impl<'de> Deserialize<'de> for Quantity {
     }
 }
 
+impl PartialSchema for Quantity {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int32)))
+            .minimum(Some(1))
+            .maximum(Some(Self::MAX))
+            .into()
+    }
+}
+
+impl ToSchema for Quantity {}
+
 impl Quantity {
     pub const MAX: i32 = 1000;
 
@@ -123,6 +159,46 @@ mod tests {
         assert!(T::try_from(String::from("äöü")).is_ok());
         assert!(T::try_from(String::from("abcd")).is_err());
         assert!(T::try_from(String::from("a\u{0}")).is_err());
+    }
+
+    // IN-04: the schema states the type's rules, so a client that follows
+    // the document sends nothing the type refuses, and the reverse: its
+    // bounds, and a pattern that refuses exactly the characters it does.
+    #[test]
+    fn in_04_text_schema_states_the_rules() {
+        let schema = serde_json::to_value(BoundedText::<1, 200>::schema()).unwrap();
+        assert_eq!(
+            (schema["minLength"].as_u64(), schema["maxLength"].as_u64()),
+            (Some(1), Some(200))
+        );
+        assert_eq!(schema["pattern"], NO_CONTROL_CHARACTERS);
+        let optional = serde_json::to_value(BoundedText::<0, 9>::schema()).unwrap();
+        assert!(optional.get("minLength").is_none());
+        let body = NO_CONTROL_CHARACTERS
+            .strip_prefix("^[^")
+            .and_then(|p| p.strip_suffix("]*$"))
+            .unwrap();
+        let code = |hex: &str| u32::from_str_radix(hex, 16).unwrap();
+        let ranges: Vec<(u32, u32)> = body.split("\\u").filter(|part| !part.is_empty()).fold(
+            Vec::new(),
+            |mut ranges, part| {
+                match part.strip_suffix('-') {
+                    Some(start) => ranges.push((code(start), u32::MAX)),
+                    None if ranges.last().is_some_and(|r| r.1 == u32::MAX) => {
+                        ranges.last_mut().unwrap().1 = code(part);
+                    }
+                    None => ranges.push((code(part), code(part))),
+                }
+                ranges
+            },
+        );
+        for c in (0..0x3000).filter_map(char::from_u32) {
+            let refused_by_pattern = ranges
+                .iter()
+                .any(|(a, b)| (*a..=*b).contains(&u32::from(c)));
+            let refused_by_type = BoundedText::<0, 9>::try_from(c.to_string()).is_err();
+            assert_eq!(refused_by_pattern, refused_by_type, "{:#x}", u32::from(c));
+        }
     }
 
     // IN-04: quantities outside 1..=1000 are refused.

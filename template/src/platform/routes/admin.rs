@@ -6,8 +6,9 @@ use uuid::Uuid;
 use crate::{
     auth::{Authorized, scope::Admin},
     db,
-    error::{ApiError, ApiResult, Problem},
+    error::{ApiError, ApiResult},
     extract::Path,
+    platform::store::{applications, sessions, users},
     state::AppState,
 };
 
@@ -22,9 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     params(("id" = Uuid, Path, description = "Account id")),
     responses(
         (status = 204, description = "Account disabled"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Token lacks the admin scope", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such account"),
     ))]
 async fn disable_user(
     State(state): State<AppState>,
@@ -33,19 +32,10 @@ async fn disable_user(
 ) -> ApiResult<StatusCode> {
     let now = db::now();
     let mut tx = state.db.begin().await?;
-    let disabled = sqlx::query("UPDATE users SET disabled = TRUE WHERE id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    if disabled == 0 {
+    if !users::disable(&mut *tx, id).await? {
         return Err(ApiError::NotFound);
     }
-    sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
-        .bind(now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    sessions::end_all(&mut *tx, id, now).await?;
     tx.commit().await?;
     tracing::info!(event = "admin.user_disabled", by = %caller.user_id, user_id = %id);
     Ok(StatusCode::NO_CONTENT)
@@ -56,21 +46,14 @@ async fn disable_user(
     params(("id" = Uuid, Path, description = "Application id")),
     responses(
         (status = 204, description = "Application disabled"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Token lacks the admin scope", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such application", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such application"),
     ))]
 async fn disable_application(
     State(state): State<AppState>,
     Authorized(caller, _): Authorized<Admin>,
     Path(id): Path<Uuid>,
 ) -> ApiResult<StatusCode> {
-    let disabled = sqlx::query("UPDATE applications SET disabled = TRUE WHERE id = $1")
-        .bind(id)
-        .execute(&state.db)
-        .await?
-        .rows_affected();
-    if disabled == 0 {
+    if !applications::disable(&state.db, id).await? {
         return Err(ApiError::NotFound);
     }
     tracing::info!(event = "admin.application_disabled", by = %caller.user_id, application_id = %id);

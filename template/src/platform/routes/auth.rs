@@ -3,7 +3,6 @@ use std::net::IpAddr;
 
 use axum::{Extension, extract::State, http::StatusCode};
 use serde::{Deserialize, Serialize};
-use sqlx::{FromRow, Row};
 use tracing::Instrument;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -16,10 +15,11 @@ use crate::{
         registration,
     },
     db,
-    error::{ApiError, ApiResult, Problem},
+    error::{ApiError, ApiResult},
     extract::Json,
     http::ClientAddr,
     input::{AccountEmail, Password, TypedPassword},
+    platform::store::{sessions, users},
     state::AppState,
 };
 
@@ -115,9 +115,6 @@ const CONFIRM_SENT: &str =
 #[utoipa::path(post, path = "/v1/auth/register", tag = "auth", request_body = Credentials,
     responses(
         (status = 202, description = "Registration accepted", body = Accepted),
-        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn register(
     State(state): State<AppState>,
@@ -152,10 +149,7 @@ async fn register(
 #[utoipa::path(post, path = "/v1/auth/confirm", tag = "auth", request_body = ConfirmRequest,
     responses(
         (status = 204, description = "Account created; log in to continue"),
-        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Unknown, used or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Unknown, used or expired token"),
     ))]
 async fn confirm(
     State(state): State<AppState>,
@@ -177,10 +171,7 @@ async fn confirm(
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginCredentials,
     responses(
         (status = 200, description = "Logged in", body = TokenPair),
-        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Wrong credentials", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong credentials"),
     ))]
 async fn login(
     State(state): State<AppState>,
@@ -191,12 +182,7 @@ async fn login(
     // Before any other work: a flood is shed here (503), before it takes
     // database connections from other routes or counts against the jail.
     let ticket = state.passwords.ticket()?;
-    let user: Option<Account> = sqlx::query_as(
-        "SELECT id, password_hash, is_admin, disabled, known_network FROM users WHERE email = $1",
-    )
-    .bind(body.email.as_str())
-    .fetch_optional(&state.db)
-    .await?;
+    let user = users::for_login(&state.db, body.email.as_str()).await?;
     // The password is checked in every case, so that unknown, wrong, locked
     // and disabled all take the same time and look the same (AUTH-04).
     let Some(account) = user else {
@@ -294,29 +280,11 @@ async fn start_session(state: &AppState, user_id: Uuid, refresh: &OpaqueToken) -
     let session_id = Uuid::new_v4();
     let now = db::now();
     let mut tx = state.db.begin().await?;
-    sqlx::query(
-        "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(session_id)
-    .bind(user_id)
-    .bind(now)
-    .bind(now + state.tokens.refresh_ttl())
-    .execute(&mut *tx)
-    .await?;
-    store_refresh_token(&mut tx, refresh, session_id).await?;
-    let ended = sqlx::query(
-        "UPDATE sessions SET revoked_at = $3 \
-         WHERE user_id = $1 AND revoked_at IS NULL AND id <> $2 AND id NOT IN ( \
-           SELECT id FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND id <> $2 \
-           ORDER BY created_at DESC, id DESC LIMIT $4)",
-    )
-    .bind(user_id)
-    .bind(session_id)
-    .bind(now)
-    .bind(MAX_SESSIONS - 1)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
+    let expires_at = now + state.tokens.refresh_ttl();
+    sessions::start(&mut *tx, session_id, user_id, now, expires_at).await?;
+    sessions::add_refresh_token(&mut *tx, &refresh.hash, session_id, now).await?;
+    let ended =
+        sessions::end_all_but_newest(&mut *tx, user_id, session_id, MAX_SESSIONS - 1, now).await?;
     tx.commit().await?;
     if ended > 0 {
         tracing::info!(event = "auth.sessions_ended", %user_id, count = ended, reason = "limit");
@@ -324,37 +292,12 @@ async fn start_session(state: &AppState, user_id: Uuid, refresh: &OpaqueToken) -
     Ok(session_id)
 }
 
-/// What login needs of an account.
-struct Account {
-    id: Uuid,
-    password_hash: String,
-    is_admin: bool,
-    disabled: bool,
-    /// The network of its last successful login, if any.
-    known_network: Option<String>,
-}
-
-impl<'r> FromRow<'r, db::Row> for Account {
-    fn from_row(row: &'r db::Row) -> sqlx::Result<Self> {
-        Ok(Self {
-            id: row.try_get("id")?,
-            password_hash: row.try_get("password_hash")?,
-            is_admin: row.try_get("is_admin")?,
-            disabled: row.try_get("disabled")?,
-            known_network: row.try_get("known_network")?,
-        })
-    }
-}
-
 /// Rotates a refresh token: the old one is spent, a new pair is issued. A
 /// spent token presented again revokes its whole session (JWT-03).
 #[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses(
         (status = 200, description = "New token pair", body = TokenPair),
-        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Unknown, spent or expired refresh token", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Unknown, spent or expired refresh token"),
     ))]
 async fn refresh(
     State(state): State<AppState>,
@@ -365,44 +308,28 @@ async fn refresh(
     // It reads, then writes: two refreshes racing with one token must wait
     // for each other, so the loser sees the token spent (JWT-03).
     let mut tx = db::begin_write(&state.db).await?;
-    let found: Option<(Uuid, Uuid, bool)> = sqlx::query_as(
-        "SELECT s.id, s.user_id, u.is_admin \
-         FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id JOIN users u ON u.id = s.user_id \
-         WHERE r.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 AND u.disabled = FALSE",
-    )
-    .bind(&hash)
-    .bind(now)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some((session_id, user_id, is_admin)) = found else {
+    let found = sessions::by_refresh_token(&mut *tx, &hash, now).await?;
+    let Some(sessions::Refreshing {
+        session_id,
+        user_id,
+        is_admin,
+    }) = found
+    else {
         tracing::warn!(
             event = "auth.token_rejected",
             reason = "unknown_refresh_token"
         );
         return Err(ApiError::Unauthorized);
     };
-    // Marking the token spent only if it still is unspent tells a reuse apart
-    // and settles races between two concurrent uses: exactly one of them wins.
-    let claimed = sqlx::query(
-        "UPDATE refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL",
-    )
-    .bind(now)
-    .bind(&hash)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if claimed != 1 {
-        sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(session_id)
-            .execute(&mut *tx)
-            .await?;
+    // A spent token presented again is a reuse: its session ends.
+    if !sessions::spend_refresh_token(&mut *tx, &hash, now).await? {
+        sessions::end(&mut *tx, session_id, now).await?;
         tx.commit().await?;
         tracing::warn!(event = "auth.refresh_reused", %session_id);
         return Err(ApiError::Unauthorized);
     }
     let next = OpaqueToken::generate()?;
-    store_refresh_token(&mut tx, &next, session_id).await?;
+    sessions::add_refresh_token(&mut *tx, &next.hash, session_id, now).await?;
     tx.commit().await?;
     let scope = if is_admin { ADMIN_SCOPES } else { USER_SCOPES };
     token_pair(&state, user_id, session_id, scope, next)
@@ -412,31 +339,10 @@ async fn refresh(
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", security(("bearer" = ["account"])),
     responses(
         (status = 204, description = "Logged out"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn logout(State(state): State<AppState>, caller: Caller) -> ApiResult<StatusCode> {
-    sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-        .bind(db::now())
-        .bind(caller.session_id)
-        .execute(&state.db)
-        .await?;
+    sessions::end(&state.db, caller.session_id, db::now()).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-async fn store_refresh_token(
-    tx: &mut sqlx::Transaction<'_, db::Database>,
-    token: &OpaqueToken,
-    session_id: Uuid,
-) -> ApiResult<()> {
-    sqlx::query(
-        "INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)",
-    )
-    .bind(&token.hash)
-    .bind(session_id)
-    .bind(db::now())
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 fn token_pair(

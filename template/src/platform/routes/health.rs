@@ -32,7 +32,7 @@ async fn healthz() -> Json<Status> {
 #[utoipa::path(get, path = "/readyz", tag = "health",
     responses(
         (status = 200, description = "Ready", body = Status),
-        (status = 503, description = "Database unreachable", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unreachable"),
     ))]
 async fn readyz(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {
     let ping = sqlx::query("SELECT 1").execute(&state.db);

@@ -7,7 +7,8 @@ use uuid::Uuid;
 
 use crate::{
     auth::Caller,
-    error::{ApiError, ApiResult, Problem},
+    error::{ApiError, ApiResult},
+    platform::store::users,
     state::AppState,
 };
 
@@ -34,16 +35,11 @@ pub struct Me {
 #[utoipa::path(get, path = "/v1/me", tag = "me", security(("bearer" = ["account"])),
     responses(
         (status = 200, description = "The caller's account", body = Me),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Token or application lacks the account scope", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<Me>> {
-    let (id, email, created_at): (Uuid, String, OffsetDateTime) =
-        sqlx::query_as("SELECT id, email, created_at FROM users WHERE id = $1")
-            .bind(caller.user_id)
-            .fetch_optional(&state.db)
-            .await?
-            .ok_or(ApiError::NotFound)?;
+    let (id, email, created_at) = users::profile(&state.db, caller.user_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     Ok(axum::Json(Me {
         id,
         email,

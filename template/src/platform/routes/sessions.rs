@@ -9,8 +9,9 @@ use uuid::Uuid;
 use crate::{
     auth::Caller,
     db,
-    error::{ApiError, ApiResult, Problem},
+    error::{ApiError, ApiResult},
     extract::Path,
+    platform::store::sessions,
     state::AppState,
 };
 
@@ -49,23 +50,13 @@ pub struct SessionList {
 #[utoipa::path(get, path = "/v1/me/sessions", tag = "sessions", security(("bearer" = ["account"])),
     responses(
         (status = 200, description = "Live sessions", body = SessionList),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Token or application lacks the account scope", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn list_sessions(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<axum::Json<SessionList>> {
-    let rows: Vec<(Uuid, OffsetDateTime, OffsetDateTime)> = sqlx::query_as(
-        "SELECT id, created_at, expires_at FROM sessions \
-         WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 \
-         ORDER BY created_at DESC, id DESC LIMIT 1000",
-    )
-    .bind(caller.user_id)
-    .bind(db::now())
-    .fetch_all(&state.db)
-    .await?;
-    let items = rows
+    let items = sessions::live(&state.db, caller.user_id, db::now())
+        .await?
         .into_iter()
         .map(|(id, created_at, expires_at)| Session {
             id,
@@ -82,25 +73,14 @@ async fn list_sessions(
     params(("id" = Uuid, Path, description = "Session id")),
     responses(
         (status = 204, description = "Session ended"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Token or application lacks the account scope", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such session of the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such session of the caller"),
     ))]
 async fn delete_session(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<Uuid>,
 ) -> ApiResult<StatusCode> {
-    let ended = sqlx::query(
-        "UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
-    )
-    .bind(db::now())
-    .bind(id)
-    .bind(caller.user_id)
-    .execute(&state.db)
-    .await?
-    .rows_affected();
-    if ended == 0 {
+    if !sessions::end_own(&state.db, id, caller.user_id, db::now()).await? {
         return Err(ApiError::NotFound);
     }
     Ok(StatusCode::NO_CONTENT)
