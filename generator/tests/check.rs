@@ -283,8 +283,9 @@ fn a_recorded_path_outside_the_service_is_refused_and_not_read() {
 }
 
 /// Every file that implements a security mechanism is the platform's and
-/// managed: an edit to any of them, in a service of the built-in template,
-/// is drift that `rampart check` names.
+/// managed, and so is every test of the platform: an edit to any of them,
+/// in a service of the built-in template, is drift that `rampart check`
+/// names.
 #[test]
 fn an_edit_to_any_security_file_is_drift() {
     let dir = tempfile::tempdir().unwrap();
@@ -312,11 +313,17 @@ fn an_edit_to_any_security_file_is_drift() {
         ("body limits and extractors", "src/platform/extract.rs"),
         ("error envelope", "src/platform/error.rs"),
         ("deny by default", "src/platform/routes/mod.rs"),
+        ("the headers' proof", "tests/api/platform/headers.rs"),
     ];
-    let mut files: Vec<String> = walk(&svc.join("src/platform"))
-        .into_iter()
-        .map(|p| p.strip_prefix(&svc).unwrap().display().to_string())
-        .collect();
+    // The platform's code, and the tests that prove its properties.
+    let mut files: Vec<String> = [
+        walk(&svc.join("src/platform")),
+        walk(&svc.join("tests/api/platform")),
+    ]
+    .concat()
+    .into_iter()
+    .map(|p| p.strip_prefix(&svc).unwrap().display().to_string())
+    .collect();
     files.sort();
     for (mechanism, file) in mechanisms {
         assert!(

@@ -221,7 +221,7 @@ pub fn every_gate_bites(service_dir: &Path, package: &str) {
         // A file the template manages, changed by hand: `rampart check` drift.
         let mut b = Breakage::new();
         b.append(
-            &service_dir.join("src").join("xml.rs"),
+            &service_dir.join("src/platform/xml.rs"),
             "\n// A local change to a file the template manages.\n",
         );
         gate_bites(service_dir, "template", "DRIFT: src/platform/xml.rs");
@@ -268,7 +268,7 @@ pub fn every_gate_bites(service_dir: &Path, package: &str) {
         // a status its contract does not list, and the service's own code
         // keeps its debug info and symbols (only that crate is rebuilt).
         let mut b = Breakage::new();
-        let me = service_dir.join("src").join("routes").join("me.rs");
+        let me = service_dir.join("src/platform/routes/me.rs");
         b.replace(
             &me,
             "-> ApiResult<axum::Json<Me>> {",

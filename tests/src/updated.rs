@@ -92,11 +92,10 @@ fn before_the_platform_folder(repo: &Path) {
     ]
     .map(|p| format!("    \"{p}\",\n"))
     .concat();
-    fs::write(
-        &policy,
-        kept.replace("    \"src/platform/**\",\n", &old_managed),
-    )
-    .unwrap();
+    let kept = kept
+        .replace("    \"src/platform/**\",\n", &old_managed)
+        .replace("    \"tests/api/platform/**\",\n", "");
+    fs::write(&policy, kept).unwrap();
     let src = t.join("src");
     let platform_routes = fs::read_to_string(src.join("platform/routes/mod.rs")).unwrap();
     let routes = platform_routes
@@ -158,6 +157,29 @@ fn before_the_platform_folder(repo: &Path) {
     ] {
         edit(&src.join(file), from, to);
     }
+    let tests = t.join("tests/api");
+    let main = fs::read_to_string(tests.join("main.rs")).unwrap();
+    let (head, _) = main.split_once("mod helpers;").unwrap();
+    let mut modules: Vec<String> = fs::read_dir(&tests)
+        .unwrap()
+        .filter_map(|entry| {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            name.strip_suffix(".rs")
+                .filter(|m| *m != "main")
+                .map(str::to_owned)
+        })
+        .collect();
+    modules.sort();
+    let modules: String = modules.iter().map(|m| format!("mod {m};\n")).collect();
+    fs::write(tests.join("main.rs"), format!("{head}{modules}")).unwrap();
+    fs::remove_dir_all(tests.join("platform")).unwrap();
+    for (file, from, to) in [
+        ("admin_listener.rs", "platform::transport::", "transport::"),
+        ("auth.rs", "platform::keys,", "keys,"),
+        ("transport.rs", "platform::keys,", "keys,"),
+    ] {
+        edit(&tests.join(file), from, to);
+    }
     edit(
         &t.join("tests/api/openapi.rs"),
         "::platform::routes::PUBLIC_PATHS",
@@ -210,8 +232,12 @@ pub fn service(work: &Path, name: &str, database: &str) -> PathBuf {
          let response = app.client.get(app.url(\"/readyz\")).send().await.unwrap();\n    \
          assert_eq!(response.status(), StatusCode::OK);\n}}\n"
     );
-    let health = dir.join("tests/api/health.rs");
-    fs::write(&health, fs::read_to_string(&health).unwrap() + &team_test).unwrap();
+    let team_tests = dir.join("tests/api/orders.rs");
+    fs::write(
+        &team_tests,
+        fs::read_to_string(&team_tests).unwrap() + &team_test,
+    )
+    .unwrap();
     commit_all(&dir, "team edits");
 
     let report = update(&UpdateOptions {
@@ -257,6 +283,8 @@ pub fn service(work: &Path, name: &str, database: &str) -> PathBuf {
         ("src/platform/auth/jail.rs", Outcome::Updated),
         ("src/platform/routes/auth.rs", Outcome::Updated),
         ("src/platform/mod.rs", Outcome::Added),
+        ("tests/api/platform/jail.rs", Outcome::Updated),
+        ("tests/api/platform/mod.rs", Outcome::Added),
     ] {
         assert_eq!(outcome(path), Some(expected), "{path}\n{summary}");
     }
@@ -266,7 +294,11 @@ pub fn service(work: &Path, name: &str, database: &str) -> PathBuf {
             .unwrap()
             .contains(team_setting)
     );
-    assert!(fs::read_to_string(&health).unwrap().ends_with(&team_test));
+    assert!(
+        fs::read_to_string(&team_tests)
+            .unwrap()
+            .ends_with(&team_test)
+    );
     assert!(!dir.join("SECURITY.md").exists() && !dir.join("LEGACY.md").exists());
     commit_all(&dir, "template v2");
     dir

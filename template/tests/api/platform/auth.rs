@@ -6,7 +6,7 @@ use {{crate_name}}::auth::application;
 
 use crate::{
     helpers::{PASSWORD, TempDir, assert_problem, spawn_app, spawn_app_with},
-    keys,
+    platform::keys,
 };
 
 // AUTH-04: registration answers the same whether or not the e-mail exists.

@@ -5,7 +5,7 @@ use tokio::{io::AsyncWriteExt, net::TcpStream};
 
 use crate::{
     helpers::{TempDir, TestApp, assert_problem, spawn_app_with},
-    transport::{assert_http2_refused, exchange, head_of, read_until_closed},
+    platform::transport::{assert_http2_refused, exchange, head_of, read_until_closed},
 };
 
 fn admin_addr(app: &TestApp) -> SocketAddr {

@@ -9,7 +9,7 @@ use tokio::{
 
 use crate::{
     helpers::{TempDir, TestApp, spawn_app_with},
-    keys,
+    platform::keys,
 };
 
 /// Reads until the server closes the connection or `limit` passes.
