@@ -13,10 +13,11 @@ pub use platform::{
     startup, telemetry, xml,
 };
 
-// The service's own: its settings, state, resources, their storage and
-// domain types.
+// The service's own: its settings, state, resources and their scopes,
+// storage and domain types.
 pub mod config;
 pub mod domain;
 pub mod routes;
+pub mod scopes;
 pub mod state;
 pub mod store;

@@ -70,6 +70,7 @@ fn template_source(work: &Path) -> PathBuf {
 /// policy's `2026-12-platform-*` migrations move goes back where it was,
 /// the modules are declared where they were, and the policy is the one
 /// before (no such migrations, the security files managed one by one).
+/// The files' contents stay v2's: v1 is rendered and updated, never built.
 fn before_the_platform_folder(repo: &Path) {
     let policy = repo.join("template-update.toml");
     let text = fs::read_to_string(&policy).unwrap();
@@ -132,31 +133,6 @@ fn before_the_platform_folder(repo: &Path) {
     .map(|m| format!("pub mod {m};\n"))
     .concat();
     fs::write(src.join("lib.rs"), format!("{head}\n\n{modules}")).unwrap();
-    for (file, from, to) in [
-        (
-            "auth/registration.rs",
-            "input::AccountEmail",
-            "domain::AccountEmail",
-        ),
-        (
-            "auth/password.rs",
-            "crate::input::Password",
-            "crate::domain::Password",
-        ),
-        (
-            "cli.rs",
-            "input::{Email, Password}",
-            "domain::{Email, Password}",
-        ),
-        (
-            "routes/auth.rs",
-            "input::{AccountEmail",
-            "domain::{AccountEmail",
-        ),
-        ("startup.rs", "platform::routes,", "routes,"),
-    ] {
-        edit(&src.join(file), from, to);
-    }
     let tests = t.join("tests/api");
     let main = fs::read_to_string(tests.join("main.rs")).unwrap();
     let (head, _) = main.split_once("mod helpers;").unwrap();
@@ -173,18 +149,6 @@ fn before_the_platform_folder(repo: &Path) {
     let modules: String = modules.iter().map(|m| format!("mod {m};\n")).collect();
     fs::write(tests.join("main.rs"), format!("{head}{modules}")).unwrap();
     fs::remove_dir_all(tests.join("platform")).unwrap();
-    for (file, from, to) in [
-        ("admin_listener.rs", "platform::transport::", "transport::"),
-        ("auth.rs", "platform::keys,", "keys,"),
-        ("transport.rs", "platform::keys,", "keys,"),
-    ] {
-        edit(&tests.join(file), from, to);
-    }
-    edit(
-        &t.join("tests/api/openapi.rs"),
-        "::platform::routes::PUBLIC_PATHS",
-        "::routes::PUBLIC_PATHS",
-    );
 }
 
 /// Generates `name` from v1 (SQLite), commits it, makes the team's edits,

@@ -104,8 +104,30 @@ pub enum ApiError {
     /// A bounded queue is full (password hashing): shed at once, not queued.
     #[error("at capacity")]
     AtCapacity,
+    /// A refusal of the service's own (409 Conflict, 410 Gone, ...) with a
+    /// detail for the client: the seam for errors the variants above do not
+    /// name. Built by `ApiError::client`, so it is always a 4xx.
+    #[error("{1}")]
+    Client(ClientStatus, String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+/// A 4xx status; only `ApiError::client` makes one.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientStatus(StatusCode);
+
+impl ApiError {
+    /// Refuses the request with `status` and `detail`, which the client
+    /// sees. A status that is not a client error becomes an opaque 500,
+    /// its detail logged only: a server's failure never explains itself.
+    pub fn client(status: StatusCode, detail: impl Into<String>) -> Self {
+        let detail = detail.into();
+        match status.is_client_error() {
+            true => Self::Client(ClientStatus(status), detail),
+            false => Self::Internal(anyhow::anyhow!("{status} used as a client error: {detail}")),
+        }
+    }
 }
 
 impl ApiError {
@@ -121,6 +143,7 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) | Self::AtCapacity => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Client(status, _) => status.0,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -180,6 +203,10 @@ impl IntoResponse for ApiError {
                 crate::telemetry::Counter::Shed.increment();
                 Some("the service is at capacity; retry after the time in Retry-After".into())
             }
+            Self::Client(status, detail) => {
+                tracing::info!(event = "request.refused", status = status.0.as_u16());
+                Some(detail.clone())
+            }
             Self::ClientNotAllowed | Self::NotFound | Self::PayloadTooLarge => None,
         };
         let mut response = Problem::new(status, detail).into_response();
@@ -221,5 +248,25 @@ mod tests {
         assert_eq!(problem.detail.unwrap().chars().count(), DETAIL_MAX_CHARS);
         let short = Problem::new(StatusCode::BAD_REQUEST, Some("fix it".into()));
         assert_eq!(short.detail.as_deref(), Some("fix it"));
+    }
+
+    // OUT-08: a service's own refusal keeps its 4xx and detail; anything
+    // else passed off as one is an opaque 500.
+    #[tokio::test]
+    async fn out_08_client_errors_stay_client_errors() {
+        let body = |response: Response| async {
+            let bytes = axum::body::to_bytes(response.into_body(), 4096)
+                .await
+                .unwrap();
+            serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()
+        };
+        let conflict = ApiError::client(StatusCode::CONFLICT, "the name is taken").into_response();
+        assert_eq!(conflict.status(), StatusCode::CONFLICT);
+        assert_eq!(body(conflict).await["detail"], "the name is taken");
+        for status in [StatusCode::OK, StatusCode::FOUND, StatusCode::BAD_GATEWAY] {
+            let response = ApiError::client(status, "secret internals").into_response();
+            assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+            assert!(body(response).await.get("detail").is_none());
+        }
     }
 }

@@ -22,6 +22,7 @@ pub mod openapi;
 pub mod paging;
 pub mod routes;
 pub mod startup;
+pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod xml;

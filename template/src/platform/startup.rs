@@ -11,7 +11,7 @@ use crate::{
     db::{self, Db},
     encryption::FieldCipher,
     http, openapi,
-    platform::routes,
+    platform::{routes, state::PlatformState},
     state::AppState,
 };
 
@@ -35,7 +35,7 @@ impl Application {
     }
 
     pub async fn build_with_pool(settings: Settings, db: Db) -> anyhow::Result<Self> {
-        let state = AppState {
+        let platform = PlatformState {
             db,
             tokens: Arc::new(Tokens::new(&settings.jwt)?),
             passwords: Passwords::new(settings.password_hash_concurrency).await?,
@@ -45,6 +45,7 @@ impl Application {
             cipher: Arc::new(FieldCipher::new(&settings.data_keys)?),
             mailer: crate::mail::mailer(&settings)?,
         };
+        let state = AppState::build(platform, &settings).await?;
         let (api_router, mut api_doc) = routes::router(state, &settings.http).split_for_parts();
         openapi::document_problem_responses(&mut api_doc);
         openapi::describe_inlined_fields(&mut api_doc);

@@ -96,11 +96,17 @@ pub async fn issue_key(pool: &Db, name: &str, scopes: &[String]) -> anyhow::Resu
     if scopes.is_empty() {
         bail!(
             "give the application at least one scope: {}",
-            scope::ALL.join(", ")
+            scope::all().collect::<Vec<_>>().join(", ")
         );
     }
-    if let Some(unknown) = scopes.iter().find(|s| !scope::ALL.contains(&s.as_str())) {
-        bail!("unknown scope {unknown:?}: use {}", scope::ALL.join(", "));
+    if let Some(unknown) = scopes
+        .iter()
+        .find(|s| !scope::all().any(|known| known == s.as_str()))
+    {
+        bail!(
+            "unknown scope {unknown:?}: use {}",
+            scope::all().collect::<Vec<_>>().join(", ")
+        );
     }
     let token = OpaqueToken::generate()?;
     let id = applications::upsert(pool, name, &token.hash, &scopes.join(" "), db::now())

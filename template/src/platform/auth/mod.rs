@@ -15,24 +15,36 @@ pub use opaque::{OpaqueToken, random_bytes};
 pub use password::{Busy, Passwords, Ticket};
 pub use token::{Claims, Tokens};
 
-/// Scopes granted to every user.
-pub const USER_SCOPES: &str = "account orders:read orders:write";
-/// Scopes granted to administrators.
-pub const ADMIN_SCOPES: &str = "account orders:read orders:write admin";
-
 /// The scopes routes can require. Every route needs one, which the calling
 /// application must hold when keys are required (AUTH-08): routes for a
 /// signed-in user declare theirs with `Authorized<S>` (a plain `Caller` means
-/// `Account`), and the routes that sign users up and in need `Auth`.
+/// `Account`), and the routes that sign users up and in need `Auth`. The
+/// service's own scopes come from `crate::scopes`, the seam where a team
+/// adds one.
 pub mod scope {
+    use std::sync::LazyLock;
+
+    pub use crate::scopes::*;
+
+    /// The platform's scopes.
+    const PLATFORM: &[&str] = &[Auth::NAME, Account::NAME, Admin::NAME];
+
     /// Every scope, for checking the scopes given to an application.
-    pub const ALL: &[&str] = &[
-        Auth::NAME,
-        Account::NAME,
-        OrdersRead::NAME,
-        OrdersWrite::NAME,
-        Admin::NAME,
-    ];
+    pub fn all() -> impl Iterator<Item = &'static str> {
+        PLATFORM.iter().chain(crate::scopes::GRANTED).copied()
+    }
+
+    /// The scopes a token of a user (`admin`: an administrator) carries,
+    /// space-separated.
+    pub fn granted(admin: bool) -> &'static str {
+        static USER: LazyLock<String> = LazyLock::new(|| {
+            let mut scopes = vec![Account::NAME];
+            scopes.extend(crate::scopes::GRANTED);
+            scopes.join(" ")
+        });
+        static ADMIN: LazyLock<String> = LazyLock::new(|| format!("{} {}", *USER, Admin::NAME));
+        if admin { &ADMIN } else { &USER }
+    }
 
     /// Whether `granted`, a space-separated scope list (a token's or an
     /// application's), includes `scope`.
@@ -49,10 +61,6 @@ pub mod scope {
     pub struct Auth;
     /// Read one's own account, list and end one's sessions, log out.
     pub struct Account;
-    /// Read one's own orders.
-    pub struct OrdersRead;
-    /// Create, change and delete one's own orders.
-    pub struct OrdersWrite;
     /// Administer accounts.
     pub struct Admin;
 
@@ -61,12 +69,6 @@ pub mod scope {
     }
     impl Scope for Account {
         const NAME: &'static str = "account";
-    }
-    impl Scope for OrdersRead {
-        const NAME: &'static str = "orders:read";
-    }
-    impl Scope for OrdersWrite {
-        const NAME: &'static str = "orders:write";
     }
     impl Scope for Admin {
         const NAME: &'static str = "admin";

@@ -10,9 +10,9 @@ use uuid::Uuid;
 
 use crate::{
     auth::{
-        ADMIN_SCOPES, Caller, Jail, OpaqueToken, USER_SCOPES,
+        Caller, Jail, OpaqueToken,
         jail::{Attempt, Budget},
-        registration,
+        registration, scope,
     },
     db,
     error::{ApiError, ApiResult},
@@ -134,7 +134,8 @@ async fn register(
             // is taken, and its time must not tell.
             tokio::spawn(
                 async move {
-                    registration::request(state.db, mailer.as_ref(), body.email, hash).await;
+                    registration::request(state.db.clone(), mailer.as_ref(), body.email, hash)
+                        .await;
                 }
                 .instrument(tracing::Span::current()),
             );
@@ -212,7 +213,7 @@ async fn login(
     let refresh = OpaqueToken::generate()?;
     let session_id = start_session(&state, user_id, &refresh).await?;
     tracing::info!(event = "auth.login_succeeded", %user_id, %session_id);
-    let scope = if is_admin { ADMIN_SCOPES } else { USER_SCOPES };
+    let scope = scope::granted(is_admin);
     token_pair(&state, user_id, session_id, scope, refresh)
 }
 
@@ -331,7 +332,7 @@ async fn refresh(
     let next = OpaqueToken::generate()?;
     sessions::add_refresh_token(&mut *tx, &next.hash, session_id, now).await?;
     tx.commit().await?;
-    let scope = if is_admin { ADMIN_SCOPES } else { USER_SCOPES };
+    let scope = scope::granted(is_admin);
     token_pair(&state, user_id, session_id, scope, next)
 }
 
