@@ -9,9 +9,20 @@ pub mod platform;
 
 // The platform's modules, at the paths the service's code names them by.
 pub use platform::{
-    auth, classification, cli, db, encryption, error, extract, http, input, mail, openapi, paging,
+    classification, cli, db, encryption, error, extract, http, input, mail, openapi, paging,
     startup, telemetry, xml,
 };
+
+/// The platform's `auth`, with the service's scopes (`scopes`) beside the
+/// platform's in `auth::scope`.
+pub mod auth {
+    pub use crate::platform::auth::*;
+
+    pub mod scope {
+        pub use crate::platform::auth::scope::*;
+        pub use crate::scopes::*;
+    }
+}
 
 // The service's own: its settings, state, resources and their scopes,
 // storage and domain types.

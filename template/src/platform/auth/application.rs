@@ -13,6 +13,7 @@ use axum::{
 use uuid::Uuid;
 
 use super::{
+    grants,
     opaque::OpaqueToken,
     scope::{self, Scope},
 };
@@ -96,16 +97,16 @@ pub async fn issue_key(pool: &Db, name: &str, scopes: &[String]) -> anyhow::Resu
     if scopes.is_empty() {
         bail!(
             "give the application at least one scope: {}",
-            scope::all().collect::<Vec<_>>().join(", ")
+            grants::all().collect::<Vec<_>>().join(", ")
         );
     }
     if let Some(unknown) = scopes
         .iter()
-        .find(|s| !scope::all().any(|known| known == s.as_str()))
+        .find(|s| !grants::all().any(|known| known == s.as_str()))
     {
         bail!(
             "unknown scope {unknown:?}: use {}",
-            scope::all().collect::<Vec<_>>().join(", ")
+            grants::all().collect::<Vec<_>>().join(", ")
         );
     }
     let token = OpaqueToken::generate()?;

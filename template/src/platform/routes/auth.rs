@@ -10,9 +10,9 @@ use uuid::Uuid;
 
 use crate::{
     auth::{
-        Caller, Jail, OpaqueToken,
+        Caller, Jail, OpaqueToken, grants,
         jail::{Attempt, Budget},
-        registration, scope,
+        registration,
     },
     db,
     error::{ApiError, ApiResult},
@@ -213,7 +213,7 @@ async fn login(
     let refresh = OpaqueToken::generate()?;
     let session_id = start_session(&state, user_id, &refresh).await?;
     tracing::info!(event = "auth.login_succeeded", %user_id, %session_id);
-    let scope = scope::granted(is_admin);
+    let scope = grants::granted(is_admin);
     token_pair(&state, user_id, session_id, scope, refresh)
 }
 
@@ -332,7 +332,7 @@ async fn refresh(
     let next = OpaqueToken::generate()?;
     sessions::add_refresh_token(&mut *tx, &next.hash, session_id, now).await?;
     tx.commit().await?;
-    let scope = scope::granted(is_admin);
+    let scope = grants::granted(is_admin);
     token_pair(&state, user_id, session_id, scope, next)
 }
 
