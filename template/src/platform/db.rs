@@ -122,6 +122,12 @@ pub fn now() -> OffsetDateTime {
     now.replace_nanosecond(0).unwrap_or(now)
 }
 
+/// Whether the database answers (readiness).
+pub async fn ping(db: &Db) -> sqlx::Result<()> {
+    sqlx::query("SELECT 1").execute(db).await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

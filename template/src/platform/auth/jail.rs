@@ -17,16 +17,20 @@
 //! one account in flight at once are refused until one succeeds; machines
 //! sharing an identity should call with an application key instead.
 //!
-//! Counting and locking are one statement, so no failure between two writes
-//! can leave an account at the limit without a lock (refused for good); the
-//! login handler settles each counted attempt in a task of its own, so a
-//! client that gives up cannot leave a right password counted as a failure.
+//! Counting and locking are one statement (`platform/store/jail.rs`), so no
+//! failure between two writes can leave an account at the limit without a
+//! lock (refused for good); the login handler settles each counted attempt
+//! in a task of its own, so a client that gives up cannot leave a right
+//! password counted as a failure.
 use std::{net::IpAddr, time::Duration};
 
 use ipnet::IpNet;
 use uuid::Uuid;
 
-use crate::db::{self, Db};
+use crate::{
+    db::{self, Db},
+    platform::store::jail::{self, Counters},
+};
 
 pub const MAX_FAILURES: i32 = 5;
 /// The longest lockout, however often it repeats.
@@ -63,35 +67,6 @@ pub enum Budget {
     Elsewhere,
 }
 
-/// The statements of one budget, each over that budget's own columns.
-struct Statements {
-    count: &'static str,
-    lengthen: &'static str,
-}
-
-// The same statements over each budget's columns, written out so that each
-// reads as the SQL it is.
-const KNOWN: Statements = Statements {
-    count: "UPDATE users SET \
-        known_failed_logins = CASE WHEN known_failed_logins + 1 >= $3 THEN 0 ELSE known_failed_logins + 1 END, \
-        known_lockouts = CASE WHEN known_failed_logins + 1 >= $3 THEN known_lockouts + 1 ELSE known_lockouts END, \
-        known_locked_until = CASE WHEN known_failed_logins + 1 >= $3 THEN $4 ELSE NULL END \
-        WHERE id = $1 AND (known_locked_until IS NULL OR known_locked_until <= $2) \
-        RETURNING known_lockouts, known_locked_until",
-    lengthen: "UPDATE users SET known_locked_until = $3 \
-        WHERE id = $1 AND known_lockouts = $2 AND known_locked_until IS NOT NULL",
-};
-const ELSEWHERE: Statements = Statements {
-    count: "UPDATE users SET \
-        failed_logins = CASE WHEN failed_logins + 1 >= $3 THEN 0 ELSE failed_logins + 1 END, \
-        lockouts = CASE WHEN failed_logins + 1 >= $3 THEN lockouts + 1 ELSE lockouts END, \
-        locked_until = CASE WHEN failed_logins + 1 >= $3 THEN $4 ELSE NULL END \
-        WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2) \
-        RETURNING lockouts, locked_until",
-    lengthen: "UPDATE users SET locked_until = $3 \
-        WHERE id = $1 AND lockouts = $2 AND locked_until IS NOT NULL",
-};
-
 impl Budget {
     /// The budget of an attempt from `client` on an account whose last
     /// successful login came from `known_network`.
@@ -111,10 +86,11 @@ impl Budget {
         }
     }
 
-    fn statements(self) -> &'static Statements {
+    /// Its counters in the store.
+    fn counters(self) -> Counters {
         match self {
-            Self::Known => &KNOWN,
-            Self::Elsewhere => &ELSEWHERE,
+            Self::Known => Counters::Known,
+            Self::Elsewhere => Counters::Elsewhere,
         }
     }
 }
@@ -137,14 +113,8 @@ impl Jail {
     /// counted, so the next window starts afresh.
     pub async fn attempt(&self, db: &Db, user: Uuid, budget: Budget) -> sqlx::Result<Attempt> {
         let now = db::now();
-        let counted: Option<(i32, Option<time::OffsetDateTime>)> =
-            sqlx::query_as(budget.statements().count)
-                .bind(user)
-                .bind(now)
-                .bind(MAX_FAILURES)
-                .bind(now + self.base)
-                .fetch_optional(db)
-                .await?;
+        let counters = budget.counters();
+        let counted = jail::count(db, user, counters, MAX_FAILURES, now, now + self.base).await?;
         match counted {
             None => Ok(Attempt::Refused),
             Some((_, None)) => Ok(Attempt::Open),
@@ -162,13 +132,8 @@ impl Jail {
         if window == self.base {
             return window;
         }
-        let lengthened = sqlx::query(budget.statements().lengthen)
-            .bind(user)
-            .bind(lockouts)
-            .bind(db::now() + window)
-            .execute(db)
-            .await;
-        match lengthened {
+        let until = db::now() + window;
+        match jail::lengthen(db, user, budget.counters(), lockouts, until).await {
             Ok(_) => window,
             Err(error) => {
                 tracing::error!(event = "auth.jail_failed", user_id = %user, %error);
@@ -187,23 +152,7 @@ impl Jail {
         client: IpAddr,
         budget: Budget,
     ) -> sqlx::Result<()> {
-        let statement = match budget {
-            Budget::Known => {
-                "UPDATE users SET known_failed_logins = 0, known_lockouts = 0, \
-                 known_locked_until = NULL WHERE id = $1 AND known_network = $2"
-            }
-            Budget::Elsewhere => {
-                "UPDATE users SET failed_logins = 0, lockouts = 0, locked_until = NULL, \
-                 known_network = $2, known_failed_logins = 0, known_lockouts = 0, \
-                 known_locked_until = NULL WHERE id = $1"
-            }
-        };
-        sqlx::query(statement)
-            .bind(user)
-            .bind(network(client))
-            .execute(db)
-            .await?;
-        Ok(())
+        jail::reset(db, user, budget.counters(), &network(client)).await
     }
 
     /// `base`, doubled for each earlier lockout, at most a day.

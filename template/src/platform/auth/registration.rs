@@ -12,7 +12,7 @@ use crate::{
     db::{self, Db},
     input::AccountEmail,
     mail::{Mail, Mailer},
-    platform::store::users,
+    platform::store::{registrations, users},
 };
 
 /// How long a confirmation token stays valid.
@@ -58,39 +58,24 @@ async fn file(
     if users::exists(&mut *tx, email.as_str()).await? {
         return Ok(None);
     }
-    sqlx::query("DELETE FROM pending_registrations WHERE expires_at <= $1")
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    let (waiting,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM pending_registrations")
-        .fetch_one(&mut *tx)
-        .await?;
+    registrations::drop_expired(&mut *tx, now).await?;
+    let waiting = registrations::waiting(&mut *tx).await?;
     anyhow::ensure!(
         waiting < MAX_PENDING,
         "{waiting} registrations are waiting: dropped"
     );
     let token = OpaqueToken::generate()?;
-    sqlx::query(
-        "INSERT INTO pending_registrations (token_hash, email, password_hash, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5)",
+    let expires_at = now + PENDING_TTL;
+    registrations::add(
+        &mut *tx,
+        &token.hash,
+        email.as_str(),
+        password_hash,
+        now,
+        expires_at,
     )
-    .bind(&token.hash)
-    .bind(email.as_str())
-    .bind(password_hash)
-    .bind(now)
-    .bind(now + PENDING_TTL)
-    .execute(&mut *tx)
     .await?;
-    sqlx::query(
-        "DELETE FROM pending_registrations WHERE email = $1 AND token_hash NOT IN ( \
-           SELECT token_hash FROM pending_registrations WHERE email = $1 \
-           ORDER BY created_at DESC, token_hash = $2 DESC LIMIT $3)",
-    )
-    .bind(email.as_str())
-    .bind(&token.hash)
-    .bind(PENDING_PER_ADDRESS)
-    .execute(&mut *tx)
-    .await?;
+    registrations::keep_newest(&mut *tx, email.as_str(), &token.hash, PENDING_PER_ADDRESS).await?;
     tx.commit().await?;
     Ok(Some(token.value))
 }
@@ -100,22 +85,13 @@ async fn file(
 pub async fn confirm(db: &Db, token: &str) -> sqlx::Result<bool> {
     let now = db::now();
     let mut tx = db::begin_write(db).await?;
-    let found: Option<(String, String)> = sqlx::query_as(
-        "SELECT email, password_hash FROM pending_registrations WHERE token_hash = $1 AND expires_at > $2",
-    )
-    .bind(OpaqueToken::hash(token))
-    .bind(now)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let found = registrations::by_token(&mut *tx, &OpaqueToken::hash(token), now).await?;
     let Some((email, password_hash)) = found else {
         return Ok(false);
     };
     users::create(&mut *tx, &email, password_hash, now).await?;
     // Every other registration of the address is void now.
-    sqlx::query("DELETE FROM pending_registrations WHERE email = $1")
-        .bind(&email)
-        .execute(&mut *tx)
-        .await?;
+    registrations::drop_all(&mut *tx, &email).await?;
     tx.commit().await?;
     Ok(true)
 }

@@ -5,7 +5,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::{error::ApiError, state::AppState};
+use crate::{db, error::ApiError, state::AppState};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -35,7 +35,7 @@ async fn healthz() -> Json<Status> {
         (status = 503, description = "Database unreachable"),
     ))]
 async fn readyz(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {
-    let ping = sqlx::query("SELECT 1").execute(&state.db);
+    let ping = db::ping(&state.db);
     match tokio::time::timeout(Duration::from_secs(2), ping).await {
         Ok(Ok(_)) => Ok(Json(Status { status: "ok" })),
         Ok(Err(e)) => Err(ApiError::Unavailable(e.to_string())),
