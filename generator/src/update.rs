@@ -961,8 +961,8 @@ mod tests {
             (Class::Seeded,  Some(T), None,    [None,       KEPT,          KEPT,          KEPT]),
             (Class::Seeded,  Some(B), None,    [None,       KEPT,          KEPT,          KEPT]),
             // Managed: the template's copy, whatever the team's; a copy
-            // already equal to it needs nothing. A file of the team's own
-            // where the template adds one (no base) is replaced too.
+            // already equal to it needs nothing. (`plan` never asks with no
+            // base or a base the team could edit: it settles those as merged.)
             (Class::Managed, None,    Some(T), [Some(Added),    Some(Replaced), None, Some(Replaced)]),
             (Class::Managed, Some(T), Some(T), [Some(Restored), Some(Replaced), None, Some(Replaced)]),
             (Class::Managed, Some(B), Some(T), [Some(Restored), Some(Updated),  None, Some(Replaced)]),

@@ -1682,25 +1682,26 @@ fn found_bug_a_file_moved_twice_carries_the_team_edits_along() {
     );
 }
 
-/// `freed-path`: the template moves README.md to docs/ and puts a new
-/// README.md in its place: the new one is merged with the team's old one,
-/// then deleted by the move (reported a conflict that is nowhere to see).
-#[test]
-fn found_bug_a_new_file_where_a_moved_one_was_arrives() {
-    let v1 = Template::from([(
-        "README.md".to_owned(),
-        text(&["# Service", "how to run"], false),
-    )]);
+/// The `freed-path` shapes: the template moves README.md to docs/ and puts
+/// a new README.md in its place; `team` edits the service made at v1. The
+/// service's files after the update, and its report.
+fn readme_moved_to_docs(team: impl Fn(&Path)) -> (Files, Report) {
+    let old = text(&["# Service", "how to run"], false);
+    let v1 = Template::from([("README.md".to_owned(), old.clone())]);
     let v2 = Template::from([
         ("README.md".to_owned(), text(&["see docs/README.md"], false)),
-        (
-            "docs/README.md".to_owned(),
-            text(&["# Service", "how to run"], false),
-        ),
+        ("docs/README.md".to_owned(), old),
     ]);
     let policy = rename("readme-to-docs", "README.md", "docs/README.md");
-    let (work, report) = minimal(&[(v1, String::new()), (v2, policy)], |_| {});
-    let files = Tree::read(&work.path().join("svc")).files;
+    let (work, report) = minimal(&[(v1, String::new()), (v2, policy)], team);
+    (Tree::read(&work.path().join("svc")).files, report)
+}
+
+/// `freed-path`: the new README.md is merged with the team's old one, then
+/// deleted by the move (reported a conflict that is nowhere to see).
+#[test]
+fn found_bug_a_new_file_where_a_moved_one_was_arrives() {
+    let (files, report) = readme_moved_to_docs(|_| {});
     let readme = files.get("README.md").map(|f| f.bytes.as_slice());
     assert_eq!(
         readme,
@@ -1712,30 +1713,16 @@ fn found_bug_a_new_file_where_a_moved_one_was_arrives() {
 }
 
 /// `freed-path`, second form (seeds 2121, 4982, 5049, 5704, 5824, 8932,
-/// 9339 of the long run): the template moves README.md to docs/ and puts a
-/// new README.md in its place, the team already has its own docs/README.md
-/// (so the move stops) and deleted the old README.md: the new README.md was
+/// 9339 of the long run): the team already has its own docs/README.md (so
+/// the move stops) and deleted the old README.md: the new README.md was
 /// taken for a version of the deleted one and never written.
 #[test]
 fn found_bug_a_new_file_where_a_stopped_move_started_arrives() {
-    let v1 = Template::from([(
-        "README.md".to_owned(),
-        text(&["# Service", "how to run"], false),
-    )]);
-    let v2 = Template::from([
-        ("README.md".to_owned(), text(&["see docs/README.md"], false)),
-        (
-            "docs/README.md".to_owned(),
-            text(&["# Service", "how to run"], false),
-        ),
-    ]);
-    let policy = rename("readme-to-docs", "README.md", "docs/README.md");
-    let (work, report) = minimal(&[(v1, String::new()), (v2, policy)], |dir| {
+    let (files, report) = readme_moved_to_docs(|dir| {
         fs::remove_file(dir.join("README.md")).unwrap();
         fs::create_dir_all(dir.join("docs")).unwrap();
         fs::write(dir.join("docs/README.md"), "# Ours\n").unwrap();
     });
-    let files = Tree::read(&work.path().join("svc")).files;
     let readme = files.get("README.md").map(|f| f.bytes.as_slice());
     assert_eq!(
         readme,

@@ -119,7 +119,7 @@ pub fn document_problem_responses(doc: &mut utoipa::openapi::OpenApi) {
             // every error is a problem document (OUT-08).
             for (status, response) in responses.iter_mut() {
                 if let RefOr::T(response) = response
-                    && status.as_str() >= "400"
+                    && status.starts_with(['4', '5'])
                     && response.content.is_empty()
                 {
                     *response = problem(&response.description);
